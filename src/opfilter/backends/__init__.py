@@ -1,0 +1,1 @@
+"""Backends: one module per target, each compiling a :class:`~opfilter.query.Query`."""

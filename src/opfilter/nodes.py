@@ -1,0 +1,94 @@
+"""The typed AST: one operator enum, frozen slotted nodes, typed operand values.
+
+A filter parameter value such as ``bt:2024-01-01,2024-01-31T12:00:00Z`` becomes one
+:class:`Condition`: the schema field it constrains, an :class:`Op`, and a tuple of typed
+operands.  Operand values are plain, typed Python values:
+
+============  ===========================================================
+field type    operand values
+============  ===========================================================
+int           ``int``
+decimal       ``decimal.Decimal``
+date          ``datetime.date``
+datetime      aware ``datetime.datetime`` (an instant), or a bare
+              ``datetime.date`` meaning that whole UTC day
+enum, string  ``str``
+bool          ``bool``
+any nullable  ``None`` for ``null``
+============  ===========================================================
+
+Source positions (:class:`Span`) are kept for error messages and left out of equality.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TypeAlias
+
+__all__ = ["LIST_OPS", "NULL_OPS", "ORDER_OPS", "Condition", "Op", "Span", "Value"]
+
+Value: TypeAlias = int | Decimal | date | datetime | str | bool | None
+"""A typed operand; ``None`` is ``null``.  ``datetime`` is checked before ``date``."""
+
+
+class Op(enum.Enum):
+    """The nine filter operators; the value is the name written in a query."""
+
+    EQ = "eq"
+    NEQ = "neq"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IN = "in"
+    NIN = "nin"
+    BT = "bt"
+
+    @property
+    def arity(self) -> tuple[int, int | None]:
+        """(minimum, maximum) operand count; ``None`` means the field's list limit."""
+        if self in LIST_OPS:
+            return (1, None)
+        if self is Op.BT:
+            return (2, 2)
+        return (1, 1)
+
+
+ORDER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BT})
+"""Operators that need an ordered type (int, decimal, date, datetime)."""
+LIST_OPS = frozenset({Op.IN, Op.NIN})
+NULL_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
+"""Operators that accept ``null`` (on nullable fields)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open ``[start, end)`` character range in the decoded parameter value."""
+
+    start: int
+    end: int
+
+    @property
+    def column(self) -> int:
+        """1-based column of the start, as error messages show it."""
+        return self.start + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``field op operands``: one occurrence of one filter parameter.
+
+    ``spans`` has one entry per operand (empty when the condition was built by hand).
+    """
+
+    field: str
+    op: Op
+    operands: tuple[Value, ...]
+    spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.operands, tuple):
+            object.__setattr__(self, "operands", tuple(self.operands))

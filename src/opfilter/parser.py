@@ -1,0 +1,222 @@
+"""One filter value → its operator name and raw operands, with the Lark grammar.
+
+``grammar/filter.lark`` is the single source of the syntax.  The parser is Lark LALR with
+the transformer inline (no parse tree is built), created once, on first use, so that
+``import opfilter`` does not pay for importing Lark.
+
+A fast path serves the commonest shape — no quoted operand — with regular expressions
+taken from the grammar's own terminals (``OPERATOR``, ``BARE``, ``_SEP``); anything else,
+and every error, goes through Lark.  ``tests/test_parser.py`` checks the two agree on
+arbitrary text.
+
+What an operand *means* is the schema's business (``schema.py``); this module only splits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .nodes import Span
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+
+__all__ = ["RawOperand", "RawValue", "SyntaxProblem", "grammar_text", "parse_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class RawOperand:
+    """One operand's text (quotes removed, escapes resolved) and where it stood."""
+
+    text: str
+    quoted: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RawValue:
+    """``op`` is the operator name as written (``None`` for a bare value)."""
+
+    op: str | None
+    operands: tuple[RawOperand, ...]
+
+
+class SyntaxProblem(ValueError):
+    """The value does not follow the grammar; ``str()`` says where and why, in words."""
+
+
+def grammar_text() -> str:
+    """The grammar's source: inside the installed package, or the repository's copy."""
+    packaged = resources.files("opfilter").joinpath("filter.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    source = Path(__file__).resolve().parents[2] / "grammar" / "filter.lark"
+    return source.read_text(encoding="utf-8")
+
+
+class _Callbacks:
+    """Inline transformer: Lark calls these while parsing (LALR), no tree is built."""
+
+    @staticmethod
+    def start(children: list[Any]) -> RawValue:
+        op_token, operands = children
+        return RawValue(None if op_token is None else str(op_token)[:-1], operands)
+
+    @staticmethod
+    def operands(children: list[RawOperand]) -> tuple[RawOperand, ...]:
+        return tuple(children)
+
+    @staticmethod
+    def bare(children: list[Token]) -> RawOperand:
+        (tok,) = children
+        return RawOperand(str(tok), False, Span(tok.start_pos or 0, tok.end_pos or 0))
+
+    @staticmethod
+    def quoted(children: list[Token]) -> RawOperand:
+        (tok,) = children
+        raw = str(tok)
+        start = tok.start_pos or 0
+        return RawOperand(_unescape(raw, start), True, Span(start, tok.end_pos or 0))
+
+
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(raw: str, start: int) -> str:
+    """The text of a QUOTED token; only ``\\"`` and ``\\\\`` are escapes."""
+    inner = raw[1:-1]
+    if "\\" not in inner:
+        return inner
+    for m in _ESCAPE.finditer(inner):
+        if m[1] not in '"\\':
+            col = start + 1 + m.start() + 1
+            raise SyntaxProblem(
+                f"invalid escape '\\{m[1]}' at column {col}: inside quotes only \\\" and "
+                "\\\\ are escapes"
+            )
+    return _ESCAPE.sub(r"\1", inner)
+
+
+class _Parser:
+    """The Lark parser plus the fast path compiled from its terminals."""
+
+    def __init__(self) -> None:
+        from lark import Lark, Transformer
+
+        class Inline(Transformer[Any, RawValue]):
+            start = staticmethod(_Callbacks.start)
+            operands = staticmethod(_Callbacks.operands)
+            bare = staticmethod(_Callbacks.bare)
+            quoted = staticmethod(_Callbacks.quoted)
+
+        self.lark: Lark = Lark(
+            grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            transformer=Inline(),
+            maybe_placeholders=True,
+        )
+
+        def pattern(name: str) -> str:
+            return str(self.lark.get_terminal(name).pattern.to_regexp())
+
+        self.op_re = re.compile(pattern("OPERATOR"))
+        self.bare_re = re.compile(pattern("BARE"))
+        self.sep_re = re.compile(pattern("_SEP"))
+
+    def fast(self, text: str) -> RawValue | None:
+        """The value if it has no quoted operand and parses cleanly; else ``None``."""
+        if '"' in text:
+            return None
+        m = self.op_re.match(text)
+        start = m.end() if m else 0
+        operands = []
+        pos = start
+        for sep in self.sep_re.finditer(text, start):
+            item = text[pos : sep.start()]
+            if self.bare_re.fullmatch(item) is None:
+                return None
+            operands.append(RawOperand(item, False, Span(pos, sep.start())))
+            pos = sep.end()
+        item = text[pos:]
+        if self.bare_re.fullmatch(item) is None:
+            return None
+        operands.append(RawOperand(item, False, Span(pos, len(text))))
+        return RawValue(text[: start - 1] if m else None, tuple(operands))
+
+    def slow(self, text: str) -> RawValue:
+        from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedToken
+
+        try:
+            result = self.lark.parse(text)
+        except UnexpectedCharacters as e:
+            raise SyntaxProblem(_unexpected_char(text, e.pos_in_stream)) from None
+        except UnexpectedToken as e:
+            raise SyntaxProblem(_unexpected_token(text, e.token)) from None
+        except LarkError as e:  # pragma: no cover - every case above; keep Lark inside
+            raise SyntaxProblem(f"cannot read '{text}'") from e
+        assert isinstance(result, RawValue)
+        return result
+
+
+def _column_quote(text: str, pos: int) -> str:
+    return f"at column {pos + 1} of '{text}'"
+
+
+def _unexpected_char(text: str, pos: int) -> str:
+    ch = text[pos]
+    prev = text[pos - 1] if pos else ""
+    where = _column_quote(text, pos)
+    if ch == " ":
+        return (
+            f"unexpected space {where}: spaces are allowed only directly around list "
+            "commas (quote a text value that holds spaces)"
+        )
+    if ch == '"':
+        if pos == 0 or prev in ", :":
+            return f"unterminated quoted operand {where}: a closing '\"' is missing"
+        return f"unexpected '\"' {where}: quote the whole operand, as in \"a\\\"b\""
+    if ch == ",":
+        return f"empty list item {where}"
+    if prev == '"':
+        return f"unexpected '{ch}' {where}: a quoted operand must be followed by ',' or the end"
+    return f"unexpected '{ch}' {where}"  # pragma: no cover - the cases above are exhaustive
+
+
+def _unexpected_token(text: str, token: Token) -> str:
+    pos = token.start_pos if token.start_pos is not None else len(text)
+    if token.type == "$END":
+        if text.endswith(":"):
+            return f"missing operand after '{text}': expected a value after the ':'"
+        return f"empty list item at the end of '{text}'"
+    if token.type == "_SEP":
+        return f"empty list item {_column_quote(text, pos)}"
+    if pos and text[pos - 1] == '"':
+        return (
+            f"unexpected '{token}' {_column_quote(text, pos)}: a quoted operand must be "
+            "followed by ',' or the end"
+        )
+    return f"unexpected '{token}' {_column_quote(text, pos)}"  # pragma: no cover
+
+
+@cache
+def _parser() -> _Parser:
+    return _Parser()
+
+
+def parse_value(text: str) -> RawValue:
+    """Split one decoded filter value; raises :class:`SyntaxProblem`."""
+    if not text:
+        raise SyntaxProblem("empty value: expected OP:VALUE such as eq:5, or a bare value")
+    p = _parser()
+    return p.fast(text) or p.slow(text)
+
+
+def lark_parser() -> Lark:
+    """The underlying Lark object (for tools and tests)."""
+    return _parser().lark

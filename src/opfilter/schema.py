@@ -1,0 +1,377 @@
+"""Schemas: which parameters an endpoint takes, their types, operators and limits.
+
+A :class:`Schema` is an ordered tuple of parameters.  The order is the canonical order of
+the query string (SPEC §3).  There are two kinds of parameter:
+
+* :class:`Filter` — an ``op:operands`` filter on one column (``project_id=in:1,2``), which
+  may be given more than once (each occurrence is its own condition, all must hold);
+* plain parameters, given at most once, with a bare value and a default:
+  :class:`IntParam` (``limit``, ``offset``) and :class:`EnumParam` (``deleted``).  An enum
+  parameter can *imply* conditions (``deleted=exclude`` means ``deleted_at=eq:null``), which
+  every backend compiles like any other condition.
+
+Declaring a schema for another endpoint takes a few lines::
+
+    TIMESHEETS = Schema(
+        Filter("user_id", "int"),
+        Filter("date", "date"),
+        Filter("hours", "decimal"),
+        Filter("updated_at", "datetime"),
+        Limit(),
+        Offset(),
+    )
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal, TypeAlias
+
+from .nodes import LIST_OPS, NULL_OPS, Condition, Op, Value
+from .values import (
+    INT64_MAX,
+    INT64_MIN,
+    BadValue,
+    day_bounds,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_int,
+)
+
+__all__ = [
+    "EnumParam",
+    "Filter",
+    "IntParam",
+    "Limit",
+    "Offset",
+    "Param",
+    "Schema",
+    "Type",
+]
+
+
+class Type(enum.Enum):
+    """The type of a filter field."""
+
+    INT = "int"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    STRING = "string"
+    BOOL = "bool"
+    ENUM = "enum"
+
+    @property
+    def ordered(self) -> bool:
+        return self in _ORDERED
+
+
+_ORDERED = frozenset({Type.INT, Type.DECIMAL, Type.DATE, Type.DATETIME})
+_ALL_OPS = frozenset(Op)
+_EQUALITY_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
+
+TypeName: TypeAlias = Type | Literal["int", "decimal", "date", "datetime", "string", "bool", "enum"]
+
+
+def _ops_text(ops: frozenset[Op]) -> str:
+    names = [op.value for op in Op if op in ops]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Filter:
+    """A filter parameter on one column.
+
+    ``ops`` defaults to every operator the type supports (ordered types: all nine; enum,
+    bool and string: ``eq neq in nin``); ``min``/``max`` bound int and decimal operands
+    (ints default to the signed 64-bit range); ``max_items`` caps ``in``/``nin`` lists;
+    ``column`` is the SQL column (default: the name); ``choices`` are an enum's words.
+    Filters compare by identity (they key the parse cache).
+    """
+
+    name: str
+    type: TypeName
+    nullable: bool = False
+    column: str = ""
+    ops: frozenset[Op] = _ALL_OPS
+    choices: tuple[str, ...] = ()
+    max_items: int = 100
+    min: int | Decimal | None = None
+    max: int | Decimal | None = None
+    max_digits: int | None = None
+    """Decimal operands: most significant digits allowed (``None``: unlimited)."""
+
+    def __post_init__(self) -> None:
+        kind = Type(self.type)
+        object.__setattr__(self, "type", kind)
+        if not self.column:
+            object.__setattr__(self, "column", self.name)
+        allowed = _ALL_OPS if kind.ordered else _EQUALITY_OPS
+        bad = set(self.ops) - allowed
+        if bad:
+            raise ValueError(
+                f"field {self.name!r} of type {kind.value} cannot take "
+                f"{', '.join(sorted(op.value for op in bad))}"
+            )
+        object.__setattr__(self, "ops", frozenset(self.ops))
+        if kind is Type.ENUM and not self.choices:
+            raise ValueError(f"enum field {self.name!r} needs choices")
+        if kind is Type.INT:
+            if self.min is None:
+                object.__setattr__(self, "min", INT64_MIN)
+            if self.max is None:
+                object.__setattr__(self, "max", INT64_MAX)
+        if self.max_items < 1:
+            raise ValueError(f"field {self.name!r}: max_items must be at least 1")
+
+    @property
+    def kind(self) -> Type:
+        """The field's :class:`Type` (``type`` may have been given as a string)."""
+        assert isinstance(self.type, Type)
+        return self.type
+
+    # -- typing one operand -------------------------------------------------------------
+
+    def convert(self, text: str, quoted: bool) -> Value:
+        """The typed value of one operand's text; raises :class:`BadValue`."""
+        if not quoted:
+            if text == "null":
+                if not self.nullable:
+                    raise BadValue(f"is not allowed: {self.name} is never null")
+                return None
+            if " " in text and self.kind is not Type.DATETIME:
+                raise BadValue(
+                    "contains a space: spaces are allowed only directly around list commas"
+                    + (' (quote a text value that holds spaces, as in "a b")'
+                       if self.kind is Type.STRING else "")
+                )
+        return _CONVERTERS[self.kind](self, text)
+
+    def check(self, op: Op, operands: tuple[Value, ...]) -> str | None:
+        """Whole-condition checks after typing; the problem in words, or ``None``."""
+        if op is Op.BT:
+            lo, hi = operands
+            if _bt_empty(lo, hi):
+                return "is an empty interval: its lower bound is after its upper bound"
+        return None
+
+
+def _convert_int(f: Filter, text: str) -> int:
+    assert isinstance(f.min, int) and isinstance(f.max, int)
+    return parse_int(text, f.min, f.max)
+
+
+def _convert_decimal(f: Filter, text: str) -> Decimal:
+    d = parse_decimal(text, f.max_digits)
+    if (f.min is not None and d < f.min) or (f.max is not None and d > f.max):
+        lo = "" if f.min is None else f" from {f.min}"
+        hi = "" if f.max is None else f" up to {f.max}"
+        raise BadValue(f"is out of range: expected a decimal number{lo}{hi}")
+    return d
+
+
+def _convert_string(f: Filter, text: str) -> str:
+    if "\x00" in text:
+        raise BadValue("contains a NUL character, which no value may hold")
+    return text
+
+
+def _convert_bool(f: Filter, text: str) -> bool:
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise BadValue("is not a boolean: expected true or false (lowercase)")
+
+
+def _convert_enum(f: Filter, text: str) -> str:
+    if text in f.choices:
+        return text
+    raise BadValue(f"is not one of the allowed values: expected one of {', '.join(f.choices)}")
+
+
+_CONVERTERS: dict[Type, Callable[[Filter, str], Value]] = {
+    Type.INT: _convert_int,
+    Type.DECIMAL: _convert_decimal,
+    Type.DATE: lambda f, text: parse_date(text),
+    Type.DATETIME: lambda f, text: parse_datetime(text),
+    Type.STRING: _convert_string,
+    Type.BOOL: _convert_bool,
+    Type.ENUM: _convert_enum,
+}
+
+
+def _bt_empty(lo: Value, hi: Value) -> bool:
+    """SPEC §2: bt's interval is empty when its lower bound is after its upper bound."""
+    if isinstance(lo, date) or isinstance(hi, date):
+        # dates and datetimes; a bare date on a datetime field is a whole UTC day
+        if isinstance(lo, datetime) or isinstance(hi, datetime):
+            low = lo if isinstance(lo, datetime) else day_bounds(lo)[0]  # type: ignore[arg-type]
+            if isinstance(hi, datetime):
+                return low > hi
+            assert isinstance(hi, date)
+            end = day_bounds(hi)[1]
+            return end is not None and low >= end
+    return lo > hi  # type: ignore[operator]
+
+
+@dataclass(frozen=True, slots=True)
+class IntParam:
+    """A plain integer parameter such as ``limit`` or ``offset``."""
+
+    name: str
+    default: int
+    min: int = 0
+    max: int = INT64_MAX
+
+    def convert(self, text: str) -> int:
+        return parse_int(text, self.min, self.max)
+
+    @property
+    def expected(self) -> str:
+        return f"a bare integer from {self.min} to {self.max}"
+
+
+@dataclass(frozen=True, slots=True)
+class EnumParam:
+    """A plain parameter taking one word; ``implies`` maps a word to the conditions it
+    stands for (``deleted=exclude`` → ``deleted_at eq null``)."""
+
+    name: str
+    choices: tuple[str, ...]
+    default: str
+    implies: Mapping[str, tuple[Condition, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.default not in self.choices:
+            raise ValueError(f"parameter {self.name!r}: default {self.default!r} not a choice")
+        object.__setattr__(self, "implies", MappingProxyType(dict(self.implies)))
+
+    def convert(self, text: str) -> str:
+        if text in self.choices:
+            return text
+        raise BadValue(f"is not one of the allowed values: expected one of {', '.join(self.choices)}")
+
+    @property
+    def expected(self) -> str:
+        return f"one bare word: {', '.join(self.choices)}"
+
+
+def Limit(default: int = 100, max: int = 100, name: str = "limit") -> IntParam:  # noqa: N802
+    """The usual page-size parameter: ``1..max``, default ``default``."""
+    return IntParam(name, default=default, min=1, max=max)
+
+
+def Offset(name: str = "offset") -> IntParam:  # noqa: N802
+    """The usual page-offset parameter: ``0..2^63-1``, default 0."""
+    return IntParam(name, default=0, min=0, max=INT64_MAX)
+
+
+Param: TypeAlias = Filter | IntParam | EnumParam
+
+
+class Schema:
+    """An ordered set of parameters plus the limits checked before parsing.
+
+    ``strict``: unknown parameters are failures (default: ignored).
+    ``max_value_length``: longest decoded parameter value (default 4,096 characters).
+    ``max_query_length``: longest raw query string (default 16,384 characters).
+    """
+
+    __slots__ = ("_by_name", "max_query_length", "max_value_length", "name", "params", "strict")
+
+    def __init__(
+        self,
+        *params: Param,
+        strict: bool = False,
+        max_value_length: int = 4096,
+        max_query_length: int = 16384,
+        name: str = "",
+    ) -> None:
+        self.params: tuple[Param, ...] = params
+        self.strict = strict
+        self.max_value_length = max_value_length
+        self.max_query_length = max_query_length
+        self.name = name
+        self._by_name: dict[str, Param] = {}
+        for p in params:
+            if p.name in self._by_name:
+                raise ValueError(f"parameter {p.name!r} declared twice")
+            self._by_name[p.name] = p
+        for p in params:
+            if isinstance(p, EnumParam):
+                for conds in p.implies.values():
+                    for c in conds:
+                        if not isinstance(self._by_name.get(c.field), Filter):
+                            raise ValueError(f"{p.name!r} implies a condition on unknown {c.field!r}")
+
+    def __repr__(self) -> str:
+        names = ", ".join(p.name for p in self.params)
+        return f"<Schema {self.name or ''}({names})>".replace(" (", "(")
+
+    def get(self, name: str) -> Param | None:
+        return self._by_name.get(name)
+
+    def __getitem__(self, name: str) -> Param:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def filters(self) -> tuple[Filter, ...]:
+        return tuple(p for p in self.params if isinstance(p, Filter))
+
+    def field(self, name: str) -> Filter:
+        p = self._by_name.get(name)
+        if not isinstance(p, Filter):
+            raise KeyError(f"{name!r} is not a filter field of this schema")
+        return p
+
+    def replace(self, **changes: object) -> Schema:
+        """A copy with some settings changed, e.g. ``SCHEMA.replace(strict=True)``."""
+        kwargs: dict[str, object] = {
+            "strict": self.strict,
+            "max_value_length": self.max_value_length,
+            "max_query_length": self.max_query_length,
+            "name": self.name,
+        }
+        kwargs.update(changes)
+        return Schema(*self.params, **kwargs)  # type: ignore[arg-type]
+
+
+def shape_problem(f: Filter, op: Op, count: int) -> str | None:
+    """Why ``op`` with ``count`` operands cannot apply to ``f`` (in words), or ``None``.
+    Checked before any operand is typed."""
+    if op not in f.ops:
+        default = _ALL_OPS if f.kind.ordered else _EQUALITY_OPS
+        why = (
+            f"a {f.kind.value} field takes only {_ops_text(f.ops)}"
+            if f.ops == default
+            else f"{f.name} takes only {_ops_text(f.ops)}"
+        )
+        return f"operator '{op.value}' is not allowed for {f.name}: {why}"
+    if op in LIST_OPS:
+        if count > f.max_items:
+            return (
+                f"'{op.value}' lists {count} items; {f.name} allows at most {f.max_items} "
+                "in one list"
+            )
+    elif op is Op.BT:
+        if count != 2:
+            return f"'bt' takes exactly two operands, min,max; got {count}"
+    elif count != 1:
+        return f"'{op.value}' takes exactly one operand; got {count} (use in: for a list)"
+    return None
+
+
+def null_problem(op: Op, operands: tuple[Value, ...]) -> str | None:
+    if op not in NULL_OPS and None in operands:
+        return f"null works only with eq, neq, in and nin, not with '{op.value}'"
+    return None
