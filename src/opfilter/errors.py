@@ -22,7 +22,7 @@ class InvalidQuery(OpfilterError, ValueError):
 
     def __init__(self, failures: list[dict[str, str]]) -> None:
         self.failures = failures
-        super().__init__("; ".join(f"{f['field']}: {f['message']}" for f in failures))
+        super().__init__("; ".join(f["message"] for f in failures))
 
     @property
     def body(self) -> dict[str, Any]:

@@ -212,7 +212,7 @@ def _parser() -> _Parser:
 def parse_value(text: str) -> RawValue:
     """Split one decoded filter value; raises :class:`SyntaxProblem`."""
     if not text:
-        raise SyntaxProblem("empty value: expected OP:VALUE such as eq:5, or a bare value")
+        raise SyntaxProblem("empty value '': expected OP:VALUE such as eq:5, or a bare value")
     p = _parser()
     return p.fast(text) or p.slow(text)
 

@@ -99,7 +99,8 @@ class Filter:
     type: TypeName
     nullable: bool = False
     column: str = ""
-    ops: frozenset[Op] = _ALL_OPS
+    ops: frozenset[Op] = frozenset()
+    """Allowed operators; empty means every operator the type supports."""
     choices: tuple[str, ...] = ()
     max_items: int = 100
     min: int | Decimal | None = None
@@ -113,6 +114,8 @@ class Filter:
         if not self.column:
             object.__setattr__(self, "column", self.name)
         allowed = _ALL_OPS if kind.ordered else _EQUALITY_OPS
+        if not self.ops:
+            object.__setattr__(self, "ops", allowed)
         bad = set(self.ops) - allowed
         if bad:
             raise ValueError(
