@@ -73,9 +73,9 @@ def _membership(operands: tuple[Value, ...], datetimes: bool) -> Test:
     )
 
 
-def _lower(x: Value, op: Op) -> Test:
+def _lower(x: Value, op: Op, datetimes: bool) -> Test:
     """``v > x`` / ``v >= x`` with a day operand read per SPEC §2 (gt: v ≥ D1)."""
-    if type(x) is date and op in (Op.GT, Op.GTE):
+    if datetimes and type(x) is date:
         start, end = day_bounds(x)
         bound = end if op is Op.GT else start
         if bound is None:
@@ -86,9 +86,9 @@ def _lower(x: Value, op: Op) -> Test:
     return lambda v: v is not None and v >= x
 
 
-def _upper(x: Value, op: Op) -> Test:
+def _upper(x: Value, op: Op, datetimes: bool) -> Test:
     """``v < x`` / ``v <= x`` with a day operand read per SPEC §2 (lte: v < D1)."""
-    if type(x) is date and op in (Op.LT, Op.LTE):
+    if datetimes and type(x) is date:
         start, end = day_bounds(x)
         if op is Op.LT:
             return lambda v: v is not None and v < start
@@ -100,8 +100,8 @@ def _upper(x: Value, op: Op) -> Test:
     return lambda v: v is not None and v <= x
 
 
-def _between(lo: Value, hi: Value) -> Test:
-    low, high = _lower(lo, Op.GTE), _upper(hi, Op.LTE)
+def _between(lo: Value, hi: Value, datetimes: bool) -> Test:
+    low, high = _lower(lo, Op.GTE, datetimes), _upper(hi, Op.LTE, datetimes)
     return lambda v: low(v) and high(v)
 
 
@@ -126,11 +126,11 @@ def _value_test(c: Condition, datetimes: bool) -> Test:
                 return lambda v: v != x
             return lambda v: v not in exact
         case Op.GT | Op.GTE:
-            return _lower(xs[0], op)
+            return _lower(xs[0], op, datetimes)
         case Op.LT | Op.LTE:
-            return _upper(xs[0], op)
+            return _upper(xs[0], op, datetimes)
         case Op.BT:
-            return _between(xs[0], xs[1])
+            return _between(xs[0], xs[1], datetimes)
     raise AssertionError(f"unhandled operator {op!r}")  # pragma: no cover
 
 
