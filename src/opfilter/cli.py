@@ -1,0 +1,137 @@
+"""The ``opfilter`` console script: ``check`` a query, ``serve`` the reference endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from . import InvalidQuery, parse_query, to_query_string
+from .backends.querystring import format_operand
+from .query import Query
+from .values import format_datetime
+
+GRAMMAR_HELP = """\
+A filter parameter's value is OP:OPERANDS, or a bare operand meaning eq:
+
+  eq neq            equal / not equal             project_id=eq:5   project_id=5
+  gt gte lt lte     ordered comparison            updated_at=gte:2024-01-01T00:00:00Z
+  in nin            in / not in a list (<= 100)   project_id=in:1,2,3
+  bt                between, inclusive: min,max   updated_at=bt:2024-01-01,2024-01-31
+
+Values: integers (-?digits), dates YYYY-MM-DD, date-times
+YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM) (no offset means UTC; a date on a
+date-time field means that whole UTC day), null (deleted_at only, with eq neq in nin).
+Quote an operand with "..." to hold , " or : (escapes: \\" and \\\\).
+Plain parameters: deleted=exclude|include|only (default exclude), limit=1..100
+(default 100), offset=0..2^63-1 (default 0).
+
+examples:
+  opfilter check 'project_id=in:1,2&updated_at=gte:2024-06-15T10:00:00%2B02:00'
+  opfilter check 'deleted=include&deleted_at=bt:2024-01-01,2024-01-31&limit=10'
+
+Prints one JSON object: {"canonical", "ast", "sql", "warnings"} and exits 0, or the
+400 body {"key", "message", "failures"} and exits 1.  Usage errors exit 2.
+"""
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def ast_json(query: Query) -> dict[str, Any]:
+    """A JSON view of the typed AST: conditions (typed operands in canonical text where
+    JSON has no type) and the plain parameters with defaults filled in."""
+    conditions = []
+    for c in query.conditions:
+        f = query.schema.field(c.field)
+        operands: list[Any] = []
+        for v in c.operands:
+            if v is None or isinstance(v, bool | int | str):
+                operands.append(v)
+            else:
+                operands.append(format_operand(f, v))
+        conditions.append({"field": c.field, "type": f.kind.value, "op": c.op.value,
+                           "operands": operands})
+    return {"conditions": conditions, "params": dict(query.params)}
+
+
+def check(text: str) -> tuple[int, dict[str, Any]]:
+    """``opfilter check``: (exit status, the JSON object to print)."""
+    from .backends.sql import to_sql
+    from .streams import SCHEMA, warnings
+
+    try:
+        query = parse_query(text, SCHEMA)
+    except InvalidQuery as e:
+        return 1, e.body
+    sql = {}
+    for dialect in ("sqlite", "postgresql"):
+        where, params = to_sql(query, dialect)
+        sql[dialect] = {"where": where, "params": [_json_value(p) for p in params]}
+    return 0, {
+        "canonical": to_query_string(query),
+        "ast": ast_json(query),
+        "sql": sql,
+        "warnings": warnings(query),
+    }
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opfilter",
+        description="Validate operator:value filters and serve GET /api/production-plan-streams.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    chk = sub.add_parser(
+        "check",
+        help="validate a query string for GET /api/production-plan-streams",
+        description="Validate a query string (percent-decoded as a server would) for "
+        "GET /api/production-plan-streams and show its canonical form, AST and SQL.",
+        epilog=GRAMMAR_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chk.add_argument("query", help="the query string, e.g. 'project_id=in:1,2&limit=10'")
+    srv = sub.add_parser(
+        "serve",
+        help="serve the reference endpoint over HTTP",
+        description="Serve GET /api/production-plan-streams[/{id}] (WSGI, threaded). With no "
+        "--data, a deterministic demo world is built once in an embedded SQLite file.",
+    )
+    srv.add_argument("--data", metavar="FILE.json", help="a fixture file (SPEC §6 format)")
+    srv.add_argument("--store", choices=("memory", "sqlite", "postgresql"), default="sqlite")
+    srv.add_argument("--dsn", help="PostgreSQL connection string (with --store postgresql)")
+    srv.add_argument("--db", metavar="FILE", help="SQLite file (default: a demo file in the "
+                     "user cache directory, or in memory with --data)")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        status, obj = check(args.query)
+        sys.stdout.write(_dumps(obj) + "\n")
+        return status
+    from .server import serve_command
+
+    return serve_command(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

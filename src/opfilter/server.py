@@ -1,0 +1,203 @@
+"""The reference HTTP server: a WSGI application over any store, and ``opfilter serve``.
+
+``make_app(store)`` is a plain WSGI callable (host it with gunicorn, waitress, …);
+``opfilter serve`` runs it on a threaded ``wsgiref`` server with HTTP/1.1 keep-alive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
+
+from .streams.endpoint import Response, handle
+from .streams.store import Store
+
+__all__ = ["make_app", "serve_command"]
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed", 412: "Precondition Failed",
+            500: "Internal Server Error"}
+
+
+def _wsgi_text(value: str) -> str:
+    """WSGI hands bytes over as latin-1 text; read them as UTF-8 (bad bytes replaced)."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value
+
+
+def make_app(store: Store) -> WSGIApp:
+    """The WSGI application serving both endpoints of SPEC §5 from ``store``."""
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        path = _wsgi_text(str(environ.get("PATH_INFO", "")))
+        raw_query = str(environ.get("QUERY_STRING", ""))
+        try:
+            query: str | bytes = raw_query.encode("latin-1")
+        except UnicodeEncodeError:
+            query = raw_query
+        headers = [
+            (key[5:].replace("_", "-"), _wsgi_text(str(value)))
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        ]
+        response: Response = handle(store, method, path, query, headers)
+        reason = _REASONS.get(response.status, "Unknown")
+        headers_out = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(f"{response.status} {reason}", headers_out)
+        return [response.body]
+
+    return app
+
+
+class _Handler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive: several requests per connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self._one()
+        while not self.close_connection:
+            self._one()
+
+    def _one(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            self.close_connection = True
+            return
+        if not self.parse_request():
+            self.close_connection = True
+            return
+        handler = ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
+                                multithread=True)
+        handler.http_version = "1.1"
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] "
+                         f"{format % args}\n")
+        sys.stderr.flush()
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "opfilter"
+
+
+def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
+    """The store the flags ask for, and lines to print about it."""
+    from .streams.demo import DEMO_VERSION, demo_world
+    from .streams.sqlstore import PostgresStore, SQLiteStore
+    from .streams.store import MemoryStore
+    from .streams.world import load_world
+
+    notes: list[str] = []
+    world = None
+    if args.data:
+        world = load_world(args.data)
+        notes.append(f"data: {args.data} ({len(world.rows)} rows)")
+
+    def progress(done: int, total: int) -> None:
+        sys.stderr.write(f"\rbuilding the demo world: {done:,}/{total:,} rows")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    if args.store == "memory":
+        return MemoryStore(world if world is not None else demo_world(progress)), notes
+    if args.store == "postgresql":
+        if not args.dsn:
+            raise SystemExit("opfilter serve: --store postgresql needs --dsn")
+        return PostgresStore.from_world(world if world is not None else demo_world(progress),
+                                        args.dsn), notes
+    if world is not None:
+        return SQLiteStore.from_world(world, args.db or ":memory:"), notes
+    path = Path(args.db) if args.db else _cache_dir() / f"demo-{DEMO_VERSION}.sqlite3"
+    if path.exists():
+        store = SQLiteStore(path)
+        if store.count() > 0:
+            notes.append(f"demo database: {path} (built earlier)")
+            return store, notes
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".building")
+    if tmp.exists():
+        tmp.unlink()
+    SQLiteStore.from_world(demo_world(progress), tmp).close()
+    tmp.replace(path)
+    notes.append(f"demo database: {path} (built now)")
+    return SQLiteStore(path), notes
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C."""
+    from .streams.demo import DEMO_TOKENS
+    from .streams.world import FixtureError
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        store, notes = _build_store(args)
+    except FixtureError as e:
+        sys.stderr.write(f"opfilter serve: bad fixture: {e}\n")
+        return 2
+    except OSError as e:
+        sys.stderr.write(f"opfilter serve: {e}\n")
+        return 2
+    try:
+        server = make_server(args.host, args.port, make_app(store),
+                             server_class=_ThreadingServer, handler_class=_Handler)
+    except OSError as e:
+        sys.stderr.write(f"opfilter serve: cannot listen on {args.host}:{args.port}: {e}\n")
+        return 2
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}"
+    out = [f"opfilter serving GET /api/production-plan-streams on {url} (store: {args.store})",
+           *notes]
+    if not args.data:
+        out.append("demo tokens:")
+        out += [f"  {kind:<14} {token}" for kind, token in DEMO_TOKENS.items()]
+        hdr = (f"-H 'Authorization: Bearer {DEMO_TOKENS['admin']}' "
+               "-H 'Wethod-Company: acme' -H 'Wethod-Version: 2024-06-15'")
+        out += [
+            "try:",
+            f"  curl -s {hdr} '{url}/api/production-plan-streams?limit=3'",
+            f"  curl -s {hdr} '{url}/api/production-plan-streams?project_id=in:1,2"
+            "&updated_at=gte:2024-06-01&limit=5'",
+            f"  curl -s {hdr} '{url}/api/production-plan-streams?project_id=ge:1'",
+        ]
+    out.append("Ctrl-C stops the server.")
+    print("\n".join(out), flush=True)
+    stop = threading.Event()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        print("\nstopped.", flush=True)
+    finally:
+        server.server_close()
+    return 0

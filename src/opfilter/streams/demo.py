@@ -1,0 +1,85 @@
+"""A deterministic demo world for ``opfilter serve`` (no ``--data``).
+
+Three companies (``initech`` has Streams off), a user for each permission mix, 360
+projects and 120,000 production plan streams, the same on every machine (seeded).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from .model import ProductionPlanStream
+from .world import Company, Project, User, World
+
+__all__ = ["DEMO_TOKENS", "DEMO_VERSION", "demo_world"]
+
+DEMO_VERSION = 1
+"""Bump when the demo world changes, so a cached demo database is rebuilt."""
+
+VIEW = "production_plan.view"
+VIEW_OTHER = "production_plan.view_other"
+
+DEMO_TOKENS = {
+    "admin": "demo-admin",          # acme: view + view_other (sees every acme row)
+    "pm": "demo-pm",                # acme: view only (sees the projects it manages)
+    "other-viewer": "demo-other",   # acme: view_other only (sees everything but its own)
+    "no-permission": "demo-none",   # acme member without either permission: 403
+    "globex": "demo-globex",        # globex: both permissions; not an acme member: 403 there
+    "initech": "demo-initech",      # initech has Streams disabled: 412
+}
+
+_UTC = timezone.utc
+
+
+def demo_world(
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    rows: int = 120_000,
+    seed: int = 20240615,
+) -> World:
+    """The demo world; ``progress(done, total)`` is called as rows are made."""
+    rng = random.Random(seed)
+    companies = [Company("acme", True), Company("globex", True), Company("initech", False)]
+    users = [
+        User(1, DEMO_TOKENS["admin"], {"acme": [VIEW, VIEW_OTHER]}),
+        User(2, DEMO_TOKENS["pm"], {"acme": [VIEW]}),
+        User(3, DEMO_TOKENS["other-viewer"], {"acme": [VIEW_OTHER]}),
+        User(4, DEMO_TOKENS["no-permission"], {"acme": []}),
+        User(5, DEMO_TOKENS["globex"], {"globex": [VIEW, VIEW_OTHER]}),
+        User(6, DEMO_TOKENS["initech"], {"initech": [VIEW, VIEW_OTHER]}),
+    ]
+    projects = []
+    slugs = ["acme"] * 200 + ["globex"] * 100 + ["initech"] * 60
+    for pid, slug in enumerate(slugs, 1):
+        pm = rng.choice([2, 2, 3, 1, None]) if slug == "acme" else rng.choice([5, None])
+        account = rng.choice([2, 3, None, None]) if slug == "acme" else None
+        projects.append(Project(pid, slug, pm, account))
+    start = datetime(2023, 1, 1, tzinfo=_UTC)
+    made: list[ProductionPlanStream] = []
+    step = max(1, rows // 50)
+    for rid in range(1, rows + 1):
+        project = rng.randrange(1, len(projects) + 1)
+        created = start + timedelta(seconds=rng.randrange(0, 3 * 365 * 86400),
+                                    microseconds=rng.randrange(0, 1_000_000))
+        updated = created + timedelta(seconds=rng.randrange(0, 90 * 86400),
+                                      microseconds=rng.randrange(0, 1_000_000))
+        deleted = (updated + timedelta(days=rng.randrange(0, 30))
+                   if rng.random() < 0.08 else None)
+        month = created.month + rng.randrange(0, 12)
+        made.append(ProductionPlanStream(
+            id=rid,
+            created_at=created,
+            updated_at=updated,
+            date=date(created.year + (month - 1) // 12, (month - 1) % 12 + 1, 1),
+            value=Decimal(rng.randrange(0, 10001)).scaleb(-2),
+            project_id=project,
+            stream_id=rng.randrange(1, 41),
+            production_plan_id=project * 10 + rng.randrange(0, 3),
+            deleted_at=deleted,
+        ))
+        if progress is not None and (rid % step == 0 or rid == rows):
+            progress(rid, rows)
+    return World(companies, users, projects, made)
