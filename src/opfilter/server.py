@@ -112,7 +112,6 @@ def _cache_dir() -> Path:
 def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
     """The store the flags ask for, and lines to print about it."""
     from .streams.demo import DEMO_VERSION, demo_world
-    from .streams.sqlstore import PostgresStore, SQLiteStore
     from .streams.store import MemoryStore
     from .streams.world import load_world
 
@@ -130,6 +129,8 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
 
     if args.store == "memory":
         return MemoryStore(world if world is not None else demo_world(progress)), notes
+    from .streams.sqlstore import PostgresStore, SQLiteStore
+
     if args.store == "postgresql":
         if not args.dsn:
             raise SystemExit("opfilter serve: --store postgresql needs --dsn")
