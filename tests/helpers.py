@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,18 +14,19 @@ def lines(name: str) -> list[str]:
     """The non-comment lines of a fixture file (blank lines count only if they hold ' ==> ')."""
     out = []
     for line in (FIXTURES / name).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip() and "==>" not in line:
+        if line.startswith("#") or (not line.strip() and "==>" not in line):
             continue
         out.append(line)
     return out
 
 
-def cases(name: str) -> list[object]:
+def cases(name: str) -> list[Any]:
     """``input  ==>  expected`` lines as pytest params, each its own test id."""
     out = []
     for line in lines(name):
         left, sep, right = line.partition("  ==>  ")
         if not sep:
             left, right = line.removesuffix("  ==>"), ""
-        out.append(pytest.param(left.strip(" ") if left.strip() else "", right, id=left or "<empty>"))
+        raw = left.strip(" ") if left.strip() else ""
+        out.append(pytest.param(raw, right, id=left or "<empty>"))
     return out

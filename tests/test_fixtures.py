@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import cases, lines
 
+from helpers import cases, lines
 from opfilter import InvalidQuery, parse_query, to_query_string
 from opfilter.streams import SCHEMA
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from schemas import ALL_TYPES
 
 from opfilter import parse_query, to_predicate
 from opfilter.streams import SCHEMA
+from schemas import ALL_TYPES
 
-UTC = timezone.utc
+UTC = UTC
 US = timedelta(microseconds=1)
 D0 = datetime(2024, 1, 1, tzinfo=UTC)
 D1 = datetime(2024, 1, 2, tzinfo=UTC)
@@ -140,3 +140,25 @@ def test_every_type(value: str, row_values: list[object], expected: list[bool]) 
     field = value.partition("=")[0]
     pred = to_predicate(parse_query(value, ALL_TYPES))
     assert [pred({field: v}) for v in row_values] == expected
+
+
+# -- select(): the bulk path agrees with calling the predicate row by row -------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from opfilter.testing import queries, rows  # noqa: E402
+
+
+@given(q=queries(ALL_TYPES), table=st.lists(rows(ALL_TYPES, missing=True), max_size=12))
+def test_select_agrees_with_per_row_calls(q: object, table: list[dict[str, object]]) -> None:
+    pred = to_predicate(q)
+    expected = [r for r in table if pred(r)]
+    assert pred.select(table) == expected
+    objects = [SimpleNamespace(**r) for r in table]
+    assert to_predicate(q, access="attribute").select(objects) == [
+        o for o, r in zip(objects, table, strict=True) if pred(r)
+    ]
+    assert pred.select(objects) == [o for o, r in zip(objects, table, strict=True) if pred(r)]

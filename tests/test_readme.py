@@ -10,7 +10,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_examples() -> None:
     result = doctest.testfile(
-        str(README), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        str(README),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
     )
     assert result.attempted > 10
     assert result.failed == 0

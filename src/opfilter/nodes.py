@@ -23,7 +23,8 @@ Source positions (:class:`Span`) are kept for error messages and left out of equ
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeAlias
@@ -87,7 +88,7 @@ class Condition:
     field: str
     op: Op
     operands: tuple[Value, ...]
-    spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    spans: tuple[Span, ...] = _field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.operands, tuple):

@@ -211,16 +211,17 @@ _CONVERTERS: dict[Type, Callable[[Filter, str], Value]] = {
 
 
 def _bt_empty(lo: Value, hi: Value) -> bool:
-    """SPEC §2: bt's interval is empty when its lower bound is after its upper bound."""
-    if isinstance(lo, date) or isinstance(hi, date):
-        # dates and datetimes; a bare date on a datetime field is a whole UTC day
-        if isinstance(lo, datetime) or isinstance(hi, datetime):
-            low = lo if isinstance(lo, datetime) else day_bounds(lo)[0]  # type: ignore[arg-type]
-            if isinstance(hi, datetime):
-                return low > hi
-            assert isinstance(hi, date)
-            end = day_bounds(hi)[1]
-            return end is not None and low >= end
+    """SPEC §2: bt's interval is empty when its lower bound is after its upper bound.
+    On a datetime field a bare date is a whole UTC day: ``lo`` counts from its start,
+    ``hi`` up to (not including) its end."""
+    if isinstance(lo, datetime) or isinstance(hi, datetime):
+        assert isinstance(lo, date)
+        assert isinstance(hi, date)
+        low = lo if isinstance(lo, datetime) else day_bounds(lo)[0]
+        if isinstance(hi, datetime):
+            return low > hi
+        end = day_bounds(hi)[1]
+        return end is not None and low >= end
     return lo > hi  # type: ignore[operator]
 
 
@@ -259,19 +260,20 @@ class EnumParam:
     def convert(self, text: str) -> str:
         if text in self.choices:
             return text
-        raise BadValue(f"is not one of the allowed values: expected one of {', '.join(self.choices)}")
+        choices = ", ".join(self.choices)
+        raise BadValue(f"is not one of the allowed values: expected one of {choices}")
 
     @property
     def expected(self) -> str:
         return f"one bare word: {', '.join(self.choices)}"
 
 
-def Limit(default: int = 100, max: int = 100, name: str = "limit") -> IntParam:  # noqa: N802
+def Limit(default: int = 100, max: int = 100, name: str = "limit") -> IntParam:
     """The usual page-size parameter: ``1..max``, default ``default``."""
     return IntParam(name, default=default, min=1, max=max)
 
 
-def Offset(name: str = "offset") -> IntParam:  # noqa: N802
+def Offset(name: str = "offset") -> IntParam:
     """The usual page-offset parameter: ``0..2^63-1``, default 0."""
     return IntParam(name, default=0, min=0, max=INT64_MAX)
 
@@ -312,7 +314,9 @@ class Schema:
                 for conds in p.implies.values():
                     for c in conds:
                         if not isinstance(self._by_name.get(c.field), Filter):
-                            raise ValueError(f"{p.name!r} implies a condition on unknown {c.field!r}")
+                            raise ValueError(
+                                f"{p.name!r} implies a condition on unknown {c.field!r}"
+                            )
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.params)

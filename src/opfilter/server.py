@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .streams.endpoint import Response, handle
@@ -87,13 +87,13 @@ class _Handler(WSGIRequestHandler):
         if not self.parse_request():
             self.close_connection = True
             return
-        handler = ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ(),
-                                multithread=True)
+        handler = ServerHandler(self.rfile, cast(IO[bytes], self.wfile), self.get_stderr(),
+                                self.get_environ(), multithread=True)
         handler.http_version = "1.1"
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] "
                          f"{format % args}\n")
         sys.stderr.flush()
@@ -175,7 +175,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except OSError as e:
         sys.stderr.write(f"opfilter serve: cannot listen on {args.host}:{args.port}: {e}\n")
         return 2
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host}:{port}"
     out = [f"opfilter serving GET /api/production-plan-streams on {url} (store: {args.store})",
            *notes]

@@ -25,7 +25,7 @@ Row and world strategies for the production-plan-streams endpoint live in
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -48,7 +48,7 @@ __all__ = [
     "values",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 
 # -- scalar values ----------------------------------------------------------------------
 
@@ -111,17 +111,18 @@ def _decimals(f: Filter) -> st.SearchStrategy[Decimal]:
 
     limit = 10 ** min(digits, 15) - 1
     d = st.builds(make, st.one_of(st.integers(-1000, 1000), st.integers(-limit, limit)), places)
-    if f.min is not None:
-        d = d.filter(lambda x: x >= f.min)  # type: ignore[operator]
-    if f.max is not None:
-        d = d.filter(lambda x: x <= f.max)  # type: ignore[operator]
+    lo, hi = f.min, f.max
+    if lo is not None:
+        d = d.filter(lambda x: bool(x >= lo))
+    if hi is not None:
+        d = d.filter(lambda x: bool(x <= hi))
     return d
 
 
 _TEXT = st.one_of(
     st.sampled_from(["", "a", "null", "NULL", "a,b", 'say "hi"', "back\\slash", "x:y", "eq:5",
                      " lead", "trail ", "two  spaces", "ünï©ødé", "日本", "%20", "+", "&=?#"]),
-    st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12),
+    st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=12),
 )
 
 
@@ -227,7 +228,8 @@ def _spell_operand(draw: st.DrawFn, f: Filter, v: Value) -> str:
             sign = "-" if off < timedelta(0) else "+"
             minutes = abs(int(off.total_seconds())) // 60
             local = v.replace(tzinfo=None)
-            text = local.isoformat(timespec="microseconds") + f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+            offset = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+            text = local.isoformat(timespec="microseconds") + offset
             if choice == "space" and sign == "+":
                 text = text.replace("+", " ")
         elif choice == "minus-zero":
@@ -258,6 +260,7 @@ def noisy_query_strings(draw: st.DrawFn, schema: Schema) -> tuple[str, Query]:
         parts.append((c.field, text))
     for name, value in q.params.items():
         p = schema[name]
+        assert not isinstance(p, Filter)
         if value != p.default or draw(st.booleans()):
             parts.append((name, str(value)))
     # conditions of one field keep their relative order; others may interleave

@@ -1,11 +1,82 @@
-"""``GET /api/production-plan-streams``: its schema (SPEC §5)."""
+"""``GET /api/production-plan-streams``: its schema (SPEC §5), and — loaded on first use —
+the row model (:mod:`.model`), the world and fixtures (:mod:`.world`), the store interface
+and the in-memory reference store (:mod:`.store`) and the endpoint (:mod:`.endpoint`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ..nodes import Condition, Op
 from ..schema import EnumParam, Filter, Limit, Offset, Schema
 
-__all__ = ["DELETED_CHOICES", "SCHEMA"]
+if TYPE_CHECKING:
+    from .endpoint import Response, handle, warnings
+    from .model import InvalidRow, ProductionPlanStream
+    from .store import MemoryStore, Store
+    from .world import (
+        Company,
+        FixtureError,
+        Project,
+        User,
+        World,
+        dump_world,
+        dumps_world,
+        load_world,
+        loads_world,
+    )
+
+__all__ = [
+    "DELETED_CHOICES",
+    "SCHEMA",
+    "Company",
+    "FixtureError",
+    "InvalidRow",
+    "MemoryStore",
+    "ProductionPlanStream",
+    "Project",
+    "Response",
+    "Store",
+    "User",
+    "World",
+    "dump_world",
+    "dumps_world",
+    "handle",
+    "load_world",
+    "loads_world",
+    "warnings",
+]
+
+_LAZY = {
+    "Response": "endpoint",
+    "handle": "endpoint",
+    "warnings": "endpoint",
+    "InvalidRow": "model",
+    "ProductionPlanStream": "model",
+    "MemoryStore": "store",
+    "Store": "store",
+    "Company": "world",
+    "FixtureError": "world",
+    "Project": "world",
+    "User": "world",
+    "World": "world",
+    "dump_world": "world",
+    "dumps_world": "world",
+    "load_world": "world",
+    "loads_world": "world",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The model, world, store and endpoint load on first use (they import the predicate
+    backend), so importing the schema stays cheap."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opfilter.streams' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 DELETED_CHOICES = ("exclude", "include", "only")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from .model import ProductionPlanStream
@@ -31,7 +31,7 @@ DEMO_TOKENS = {
     "initech": "demo-initech",      # initech has Streams disabled: 412
 }
 
-_UTC = timezone.utc
+_UTC = UTC
 
 
 def demo_world(
@@ -44,12 +44,12 @@ def demo_world(
     rng = random.Random(seed)
     companies = [Company("acme", True), Company("globex", True), Company("initech", False)]
     users = [
-        User(1, DEMO_TOKENS["admin"], {"acme": [VIEW, VIEW_OTHER]}),
-        User(2, DEMO_TOKENS["pm"], {"acme": [VIEW]}),
-        User(3, DEMO_TOKENS["other-viewer"], {"acme": [VIEW_OTHER]}),
-        User(4, DEMO_TOKENS["no-permission"], {"acme": []}),
-        User(5, DEMO_TOKENS["globex"], {"globex": [VIEW, VIEW_OTHER]}),
-        User(6, DEMO_TOKENS["initech"], {"initech": [VIEW, VIEW_OTHER]}),
+        User(1, DEMO_TOKENS["admin"], {"acme": frozenset({VIEW, VIEW_OTHER})}),
+        User(2, DEMO_TOKENS["pm"], {"acme": frozenset({VIEW})}),
+        User(3, DEMO_TOKENS["other-viewer"], {"acme": frozenset({VIEW_OTHER})}),
+        User(4, DEMO_TOKENS["no-permission"], {"acme": frozenset()}),
+        User(5, DEMO_TOKENS["globex"], {"globex": frozenset({VIEW, VIEW_OTHER})}),
+        User(6, DEMO_TOKENS["initech"], {"initech": frozenset({VIEW, VIEW_OTHER})}),
     ]
     projects = []
     slugs = ["acme"] * 200 + ["globex"] * 100 + ["initech"] * 60

@@ -1,0 +1,364 @@
+"""``GET /api/production-plan-streams`` and ``GET /api/production-plan-streams/{id}``
+(SPEC §5), framework-free: :func:`handle` takes the request's parts and a
+:class:`~opfilter.streams.store.Store` and returns a :class:`Response`.
+
+>>> from opfilter.streams.store import MemoryStore
+>>> from opfilter.streams.world import World
+>>> r = handle(MemoryStore(World()), "GET", "/api/production-plan-streams", "", {})
+>>> r.status, r.json()["key"]
+(401, 'unauthorized')
+
+The checks run in SPEC §5's order and each stops the request: 401, the header 400s,
+403, 412, the query 400 (with every failure), then 200 — and for ``{id}`` a 404 last.
+Routing comes first: another path is 404 and another method on these paths is 405 (with
+``Allow: GET``).  Anything unexpected (a store failing) is logged on the ``opfilter``
+logger and answered with a bare 500 ``internal_error``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from ..backends.querystring import format_operand
+from ..errors import INVALID_DATA_MESSAGE, InvalidQuery
+from ..nodes import Condition, Op
+from ..query import Query, parse_query
+from ..schema import EnumParam, Schema
+from ..values import INT64_MAX
+from . import DELETED_CHOICES, SCHEMA
+from .model import ProductionPlanStream
+from .store import Store
+from .world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER
+
+__all__ = [
+    "CONTENT_TYPE",
+    "ITEM_SCHEMA",
+    "MESSAGES",
+    "PATH",
+    "SUPPORTED_VERSION",
+    "HeadersInput",
+    "Response",
+    "error_body",
+    "handle",
+    "warnings",
+]
+
+logger = logging.getLogger("opfilter")
+
+PATH = "/api/production-plan-streams"
+SUPPORTED_VERSION = "2024-06-15"
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+MESSAGES: Mapping[str, str] = {
+    "unauthorized": (
+        "Authentication is required: send a valid API token as 'Authorization: Bearer <token>'."
+    ),
+    "invalid_data": INVALID_DATA_MESSAGE,
+    "forbidden": "You do not have permission to view production plan streams in this company.",
+    "precondition_failure": "Streams is not enabled in the company settings.",
+    "not_found": "The requested resource was not found.",
+    "method_not_allowed": "This method is not allowed on this resource; use GET.",
+    "internal_error": "An internal error occurred. Please try again later.",
+}
+"""The fixed English message of every error key."""
+
+_STATUS = {
+    "unauthorized": 401,
+    "invalid_data": 400,
+    "forbidden": 403,
+    "precondition_failure": 412,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "internal_error": 500,
+}
+
+ITEM_SCHEMA = Schema(
+    EnumParam("deleted", DELETED_CHOICES, default="exclude"),
+    name="production-plan-stream",
+)
+"""What ``GET /api/production-plan-streams/{id}`` reads from its query: only ``deleted``
+(every other parameter is ignored)."""
+
+HeadersInput: TypeAlias = "Mapping[str, str | Iterable[str]] | Iterable[tuple[str, str]]"
+
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([!-~]+)\Z")
+_ID = re.compile(r"[0-9]+\Z")
+_OWS = " \t"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response: ``status``, ``headers`` as ``(name, value)`` pairs, ``body``."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or ``None``."""
+        lower = name.lower()
+        return next((v for n, v in self.headers if n.lower() == lower), None)
+
+    def json(self) -> Any:
+        """The body, parsed (numbers that are not integers as ``Decimal``)."""
+        from decimal import Decimal
+
+        return json.loads(self.body, parse_float=Decimal)
+
+
+# -- bodies ------------------------------------------------------------------------------
+
+
+def error_body(key: str, failures: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """``{"key", "message"[, "failures"]}`` in that order, with the key's fixed message."""
+    body: dict[str, Any] = {"key": key, "message": MESSAGES[key]}
+    if failures is not None:
+        body["failures"] = [{"field": f["field"], "message": f["message"]} for f in failures]
+    return body
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from already-decoded input
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
+
+
+def _json_response(status: int, text: str, extra: list[tuple[str, str]] | None = None) -> Response:
+    headers = [("Content-Type", CONTENT_TYPE)]
+    if extra:
+        headers.extend(extra)
+    return Response(status, headers, _encode(text))
+
+
+def _error(key: str, failures: list[dict[str, str]] | None = None) -> Response:
+    extra: list[tuple[str, str]] = []
+    if key == "method_not_allowed":
+        extra.append(("Allow", "GET"))
+    elif key == "unauthorized":
+        extra.append(("WWW-Authenticate", "Bearer"))
+    text = json.dumps(error_body(key, failures), separators=(",", ":"), ensure_ascii=False)
+    return _json_response(_STATUS[key], text, extra)
+
+
+def _rows_response(rows: Iterable[ProductionPlanStream]) -> Response:
+    return _json_response(200, "[" + ",".join(r.to_json() for r in rows) + "]")
+
+
+# -- headers -----------------------------------------------------------------------------
+
+
+def _header_map(headers: Any) -> dict[str, list[str]]:
+    """Header names lowercased → every value given, in order."""
+    out: dict[str, list[str]] = {}
+    if isinstance(headers, Mapping):
+        items: Iterable[Any] = (
+            (k, v)
+            for k, vs in headers.items()
+            for v in ([vs] if isinstance(vs, str | bytes) else vs)
+        )
+    else:
+        items = headers
+    for name, value in items:
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")
+        out.setdefault(str(name).lower(), []).append(str(value))
+    return out
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _one_header(
+    hdrs: dict[str, list[str]], name: str, failures: list[dict[str, str]]
+) -> str | None:
+    values = [v.strip(_OWS) for v in hdrs.get(name.lower(), [])]
+    if len(values) > 1:
+        failures.append({
+            "field": name,
+            "message": f"{name}: the header is given more than once; give it exactly once",
+        })
+        return None
+    if not values or not values[0]:
+        return ""
+    return values[0]
+
+
+def _check_headers(hdrs: dict[str, list[str]]) -> tuple[str, list[dict[str, str]]]:
+    failures: list[dict[str, str]] = []
+    slug = _one_header(hdrs, "Wethod-Company", failures)
+    if slug == "":
+        failures.append({
+            "field": "Wethod-Company",
+            "message": "Wethod-Company: the header is missing or empty; give the slug of the "
+            "company you want to interact with, as in 'Wethod-Company: acme'",
+        })
+    version = _one_header(hdrs, "Wethod-Version", failures)
+    if version == "":
+        failures.append({
+            "field": "Wethod-Version",
+            "message": f"Wethod-Version: the header is missing or empty; give the API version, "
+            f"'Wethod-Version: {SUPPORTED_VERSION}'",
+        })
+    elif version is not None and version != SUPPORTED_VERSION:
+        failures.append({
+            "field": "Wethod-Version",
+            "message": f"Wethod-Version: '{_preview(version)}' is not a supported version: "
+            f"expected {SUPPORTED_VERSION}",
+        })
+    return slug or "", failures
+
+
+def _bearer_token(hdrs: dict[str, list[str]]) -> str | None:
+    values = hdrs.get("authorization", [])
+    if len(values) != 1:
+        return None
+    m = _BEARER.match(values[0].strip(_OWS))
+    return None if m is None else m[1]
+
+
+# -- the request -------------------------------------------------------------------------
+
+
+def _route(path: str) -> tuple[bool, str | None]:
+    """(matched, the ``{id}`` segment or ``None`` for the list)."""
+    if path == PATH:
+        return True, None
+    if path.startswith(PATH + "/"):
+        rest = path[len(PATH) + 1 :]
+        if rest and "/" not in rest:
+            return True, rest
+    return False, None
+
+
+def _row_id(segment: str) -> int | None:
+    if _ID.match(segment) is None or len(segment.lstrip("0")) > 19:
+        return None
+    n = int(segment)
+    return n if 1 <= n <= INT64_MAX else None
+
+
+def handle(
+    store: Store,
+    method: str,
+    path: str,
+    query: Any = "",
+    headers: HeadersInput = (),
+) -> Response:
+    """Answer one request to the production plan streams endpoints (SPEC §5).
+
+    ``path`` is the decoded path without the query string; ``query`` a raw query string
+    (``str`` or ``bytes``) or any already-decoded form :func:`opfilter.parse_query`
+    accepts; ``headers`` a mapping (values a string or a list of strings) or ``(name,
+    value)`` pairs, names case-insensitive.  Never raises: an unexpected exception is
+    logged and answered with 500 ``internal_error``.
+    """
+    try:
+        return _handle(store, method, path, query, headers)
+    except Exception:
+        logger.exception("opfilter: unhandled error answering %s %s", method, path)
+        return _error("internal_error")
+
+
+def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> Response:
+    matched, segment = _route(path)
+    if not matched:
+        return _error("not_found")
+    if method != "GET":
+        return _error("method_not_allowed")
+    hdrs = _header_map(headers)
+
+    token = _bearer_token(hdrs)
+    user_id = None if token is None else store.authenticate(token)
+    if user_id is None:
+        return _error("unauthorized")
+
+    slug, header_failures = _check_headers(hdrs)
+    if header_failures:
+        return _error("invalid_data", header_failures)
+
+    company = store.company(slug)
+    permissions = None if company is None else store.permissions(user_id, slug)
+    if company is None or permissions is None:
+        return _error("forbidden")
+    can_own = PERMISSION_VIEW in permissions
+    can_other = PERMISSION_VIEW_OTHER in permissions
+    if not (can_own or can_other):
+        return _error("forbidden")
+
+    if not company.streams_enabled:
+        return _error("precondition_failure")
+
+    try:
+        if segment is None:
+            parsed = parse_query(query, SCHEMA)
+        else:
+            deleted = parse_query(query, ITEM_SCHEMA).deleted or "exclude"
+            parsed = Query(SCHEMA, (), {"deleted": deleted})
+    except InvalidQuery as e:
+        return _error("invalid_data", e.failures)
+
+    if segment is None:
+        return _rows_response(store.list_rows(slug, user_id, can_own, can_other, parsed))
+    row_id = _row_id(segment)
+    row = (
+        None
+        if row_id is None
+        else store.get_row(slug, user_id, can_own, can_other, row_id, parsed)
+    )
+    if row is None:
+        return _error("not_found")
+    return _json_response(200, row.to_json())
+
+
+# -- advice ------------------------------------------------------------------------------
+
+
+def _holds_for_null(c: Condition) -> bool:
+    """SPEC §2's NULL column."""
+    if c.op in (Op.EQ, Op.IN):
+        return None in c.operands
+    if c.op in (Op.NEQ, Op.NIN):
+        return None not in c.operands
+    return False
+
+
+def _holds_only_for_null(c: Condition) -> bool:
+    return c.op in (Op.EQ, Op.IN) and all(x is None for x in c.operands)
+
+
+def warnings(query: Query) -> list[str]:
+    """Advice about a valid query (SPEC §5), e.g. for ``opfilter check``.
+
+    With ``deleted=exclude`` (the default) only rows whose ``deleted_at`` is null are
+    listed, so a ``deleted_at`` filter other than ``eq:null`` either matches nothing or has
+    no effect; with ``deleted=only``, a filter that holds only for null matches nothing.
+    """
+    out: list[str] = []
+    deleted = query.deleted
+    f = SCHEMA.field("deleted_at")
+    for c in query.conditions:
+        if c.field != "deleted_at":
+            continue
+        shown = f"deleted_at={c.op.value}:" + ",".join(format_operand(f, x) for x in c.operands)
+        if deleted == "exclude" and not _holds_only_for_null(c):
+            effect = "has no effect" if _holds_for_null(c) else "matches nothing"
+            out.append(
+                f"{shown} {effect}: with deleted=exclude (the default) only rows whose "
+                "deleted_at is null are listed; add deleted=include or deleted=only to filter "
+                "on deletion times"
+            )
+        elif deleted == "only" and _holds_only_for_null(c):
+            out.append(
+                f"{shown} matches nothing: with deleted=only every listed row has a "
+                "deleted_at; use deleted=exclude to list the rows that are not deleted"
+            )
+    return out
