@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -140,10 +141,14 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
         return SQLiteStore.from_world(world, args.db or ":memory:"), notes
     path = Path(args.db) if args.db else _cache_dir() / f"demo-{DEMO_VERSION}.sqlite3"
     if path.exists():
-        store = SQLiteStore(path)
-        if store.count() > 0:
-            notes.append(f"demo database: {path} (built earlier)")
-            return store, notes
+        try:
+            store = SQLiteStore(path)
+            if store.count() > 0:
+                notes.append(f"demo database: {path} (built earlier)")
+                return store, notes
+            store.close()
+        except sqlite3.DatabaseError:
+            pass  # not a database of ours (corrupt, truncated): build it again
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".building")
