@@ -19,14 +19,22 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .nodes import Span
 
 if TYPE_CHECKING:
     from lark import Lark, Token
 
-__all__ = ["RawOperand", "RawValue", "SyntaxProblem", "grammar_text", "parse_value"]
+__all__ = [
+    "RawOperand",
+    "RawValue",
+    "Split",
+    "SyntaxProblem",
+    "grammar_text",
+    "parse_value",
+    "split_unquoted",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,10 @@ class RawValue:
 
     op: str | None
     operands: tuple[RawOperand, ...]
+
+
+Split: TypeAlias = "tuple[str | None, tuple[str, ...], tuple[Span, ...]]"
+"""What :func:`split_unquoted` gives: operator name (or None), operand texts, spans."""
 
 
 class SyntaxProblem(ValueError):
@@ -129,25 +141,49 @@ class _Parser:
         self.bare_re = re.compile(pattern("BARE"))
         self.sep_re = re.compile(pattern("_SEP"))
 
-    def fast(self, text: str) -> RawValue | None:
-        """The value if it has no quoted operand and parses cleanly; else ``None``."""
+    def split(self, text: str) -> Split | None:
+        """Operator name, operand texts and spans if no operand is quoted and the value
+        parses cleanly; else ``None``."""
         if '"' in text:
             return None
         m = self.op_re.match(text)
         start = m.end() if m else 0
-        operands = []
+        texts: list[str] = []
+        spans: list[Span] = []
         pos = start
+        if " " not in text:
+            # No quote and no space: _SEP is a bare ",", and an item matches BARE exactly
+            # when it is not empty — plain str.split does what the regexes below would.
+            for item in text[start:].split(","):
+                if not item:
+                    return None
+                end = pos + len(item)
+                texts.append(item)
+                spans.append(Span(pos, end))
+                pos = end + 1
+            return (text[: start - 1] if m else None), tuple(texts), tuple(spans)
         for sep in self.sep_re.finditer(text, start):
             item = text[pos : sep.start()]
             if self.bare_re.fullmatch(item) is None:
                 return None
-            operands.append(RawOperand(item, False, Span(pos, sep.start())))
+            texts.append(item)
+            spans.append(Span(pos, sep.start()))
             pos = sep.end()
         item = text[pos:]
         if self.bare_re.fullmatch(item) is None:
             return None
-        operands.append(RawOperand(item, False, Span(pos, len(text))))
-        return RawValue(text[: start - 1] if m else None, tuple(operands))
+        texts.append(item)
+        spans.append(Span(pos, len(text)))
+        return (text[: start - 1] if m else None), tuple(texts), tuple(spans)
+
+    def fast(self, text: str) -> RawValue | None:
+        """The value if it has no quoted operand and parses cleanly; else ``None``."""
+        split = self.split(text)
+        if split is None:
+            return None
+        op, texts, spans = split
+        operands = (RawOperand(t, False, s) for t, s in zip(texts, spans, strict=True))
+        return RawValue(op, tuple(operands))
 
     def slow(self, text: str) -> RawValue:
         from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedToken
@@ -155,7 +191,7 @@ class _Parser:
         try:
             result = self.lark.parse(text)
         except UnexpectedCharacters as e:
-            raise SyntaxProblem(_unexpected_char(text, e.pos_in_stream)) from None
+            raise SyntaxProblem(_unexpected_char(text, e.pos_in_stream or 0)) from None
         except UnexpectedToken as e:
             raise SyntaxProblem(_unexpected_token(text, e.token)) from None
         except LarkError as e:  # pragma: no cover - every case above; keep Lark inside
@@ -215,6 +251,13 @@ def parse_value(text: str) -> RawValue:
         raise SyntaxProblem("empty value '': expected OP:VALUE such as eq:5, or a bare value")
     p = _parser()
     return p.fast(text) or p.slow(text)
+
+
+def split_unquoted(text: str) -> Split | None:
+    """The fast path alone, without building :class:`RawOperand` objects: ``(operator name
+    or None, operand texts, their spans)`` when no operand is quoted and ``text`` parses
+    cleanly (then :func:`parse_value` would give the same, all unquoted); else ``None``."""
+    return _parser().split(text)
 
 
 def lark_parser() -> Lark:

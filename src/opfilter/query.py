@@ -7,17 +7,17 @@ parameters appear — and raised together as one :class:`~opfilter.errors.Invali
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from itertools import repeat
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias
 from urllib.parse import unquote, unquote_to_bytes
 
 from .errors import InvalidQuery
 from .nodes import Condition, Op
-from .parser import SyntaxProblem, parse_value
-from .schema import EnumParam, Filter, IntParam, Schema, null_problem, shape_problem
+from .parser import SyntaxProblem, parse_value, split_unquoted
+from .schema import EnumParam, Filter, IntParam, Param, Schema, null_problem, shape_problem
 from .values import BadValue
 
 __all__ = ["Query", "QueryInput", "parse_query"]
@@ -61,21 +61,30 @@ class Query:
         conditions: Iterable[Condition] = (),
         params: Mapping[str, int | str] | None = None,
     ) -> None:
-        filled: dict[str, int | str] = {
-            p.name: p.default for p in schema.params if not isinstance(p, Filter)
-        }
+        defaults, _ = _layout(schema)
         if params:
-            unknown = set(params) - set(filled)
+            unknown = set(params) - set(defaults)
             if unknown:
                 raise ValueError(f"not plain parameters of this schema: {sorted(unknown)}")
-            filled.update(params)
-        by_field = {p.name: i for i, p in enumerate(schema.params)}
         conds = tuple(conditions)
         for c in conds:
             if not isinstance(schema.get(c.field), Filter):
                 raise ValueError(f"{c.field!r} is not a filter field of this schema")
+        self._fill(schema, conds, params)
+
+    def _fill(
+        self,
+        schema: Schema,
+        conditions: Iterable[Condition],
+        params: Mapping[str, int | str] | None,
+    ) -> None:
+        """Set the fields from arguments already checked against ``schema``."""
+        defaults, by_field = _layout(schema)
+        filled = dict(defaults)
+        if params:
+            filled.update(params)
         # canonical parameter order; a stable sort keeps repeated conditions as given
-        conds = tuple(sorted(conds, key=lambda c: by_field[c.field]))
+        conds = tuple(sorted(conditions, key=lambda c: by_field[c.field]))
         object.__setattr__(self, "schema", schema)
         object.__setattr__(self, "conditions", conds)
         object.__setattr__(self, "params", MappingProxyType(filled))
@@ -137,6 +146,27 @@ class Query:
         return f"Query({self.canonical!r})"
 
 
+_Layout: TypeAlias = "tuple[tuple[Param, ...], dict[str, int | str], dict[str, int]]"
+_LAYOUTS: dict[int, _Layout] = {}
+
+
+def _layout(schema: Schema) -> tuple[dict[str, int | str], dict[str, int]]:
+    """The plain parameters' defaults and every parameter's canonical position.  Memoized
+    per ``schema.params`` tuple (the entry holds that tuple, so its id cannot be reused and
+    a schema given new params gets a new entry)."""
+    params = schema.params
+    entry = _LAYOUTS.get(id(params))
+    if entry is None or entry[0] is not params:
+        defaults: dict[str, int | str] = {
+            p.name: p.default for p in params if not isinstance(p, Filter)
+        }
+        by_field = {p.name: i for i, p in enumerate(params)}
+        if len(_LAYOUTS) >= 256:
+            _LAYOUTS.clear()
+        entry = _LAYOUTS[id(params)] = (params, defaults, by_field)
+    return entry[1], entry[2]
+
+
 # -- input forms ---------------------------------------------------------------------------
 
 
@@ -149,9 +179,22 @@ class _Undecodable:
         self.raw = raw
 
 
+# What clients commonly escape in filter values; see _decode.
+_COMMON_ESCAPES = (("%3A", ":"), ("%2C", ","), ("%2B", "+"), ("%20", " "), ("%22", '"'))
+
+
 def _decode(part: str) -> str | _Undecodable:
     if "%" not in part and "+" not in part:
         return part
+    if "%" in part:
+        # Fast path, same result as unquote(): when every "%" starts one of the escapes
+        # above, replacing them is the whole decoding (no replacement makes a new "%XX").
+        quick = part.replace("+", " ")
+        for escape, char in _COMMON_ESCAPES:
+            if escape in quick:
+                quick = quick.replace(escape, char)
+        if "%" not in quick:
+            return quick
     try:
         return unquote(part.replace("+", " "), errors="strict")
     except UnicodeDecodeError:
@@ -180,10 +223,14 @@ def _split_raw(query: str | bytes) -> list[Pair]:
         return pairs
     if query.startswith("?"):
         query = query[1:]
-    for seg in query.split("&"):
-        if seg:
-            name, _, value = seg.partition("=")
-            pairs.append((_decode(name), _decode(value)))
+    for part in query.split("&"):  # (names unlike the bytes branch's, for the type checker)
+        if part:
+            key, _, text = part.partition("=")
+            # _decode's own first test, inlined: most names and many values need nothing
+            pairs.append((
+                key if "%" not in key and "+" not in key else _decode(key),
+                text if "%" not in text and "+" not in text else _decode(text),
+            ))
     return pairs
 
 
@@ -192,7 +239,7 @@ def _pairs(query: Any) -> list[Pair]:
     if hasattr(query, "multi_items"):
         items: Iterable[Any] = query.multi_items()
     elif hasattr(query, "getlist"):
-        items = [(k, v) for k in query.keys() for v in query.getlist(k)]
+        items = [(k, v) for k in list(query) for v in query.getlist(k)]
     elif isinstance(query, Mapping):
         items = [
             (k, v)
@@ -255,35 +302,46 @@ def _distance(a: str, b: str) -> int:
 
 def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
     """The condition, or the failure message (without the parameter prefix)."""
-    try:
-        raw = parse_value(text)
-    except SyntaxProblem as e:
-        m = _OP_PREFIX.match(text)
-        if m and m[1] not in _OPS:
-            return unknown_operator_message(m[1])
-        return str(e)
-    if raw.op is None:
+    split = split_unquoted(text)  # the common case, without RawOperand objects
+    quoted: Iterable[bool]
+    if split is not None:
+        op_name, texts, spans = split
+        quoted = repeat(False)
+    else:
+        try:
+            raw = parse_value(text)
+        except SyntaxProblem as e:
+            m = _OP_PREFIX.match(text)
+            if m and m[1] not in _OPS:
+                return unknown_operator_message(m[1])
+            return str(e)
+        op_name = raw.op
+        texts = tuple(o.text for o in raw.operands)
+        quoted = tuple(o.quoted for o in raw.operands)
+        spans = tuple(o.span for o in raw.operands)
+    if op_name is None:
         op = Op.EQ
     else:
-        found = _OPS.get(raw.op)
+        found = _OPS.get(op_name)
         if found is None:
-            return unknown_operator_message(raw.op)
+            return unknown_operator_message(op_name)
         op = found
-    problem = shape_problem(f, op, len(raw.operands))
+    problem = shape_problem(f, op, len(texts))
     if problem is not None:
         return f"{problem} in {_quote(text)}"
     values = []
-    for operand in raw.operands:
+    convert = f.convert
+    for operand, is_quoted, span in zip(texts, quoted, spans, strict=False):
         try:
-            values.append(f.convert(operand.text, operand.quoted))
+            values.append(convert(operand, is_quoted))
         except BadValue as e:
-            written = text[operand.span.start : operand.span.end]
-            return f"{_quote(written)} at column {operand.span.column} {e}"
+            written = text[span.start : span.end]
+            return f"{_quote(written)} at column {span.column} {e}"
     operands = tuple(values)
     problem = null_problem(op, operands) or f.check(op, operands)
     if problem is not None:
         return f"{_quote(text)} {problem}" if op is Op.BT else f"{problem} in {_quote(text)}"
-    return Condition(f.name, op, operands, tuple(o.span for o in raw.operands))
+    return Condition(f.name, op, operands, spans)
 
 
 _parse_filter_cached = lru_cache(maxsize=4096)(_parse_filter_uncached)
@@ -292,7 +350,9 @@ _parse_filter_cached = lru_cache(maxsize=4096)(_parse_filter_uncached)
 def parse_filter(f: Filter, text: str) -> Condition:
     """One filter value for field ``f`` → its condition; raises :class:`InvalidQuery`."""
     result = (
-        _parse_filter_cached(f, text) if len(text) <= _CACHEABLE else _parse_filter_uncached(f, text)
+        _parse_filter_cached(f, text)
+        if len(text) <= _CACHEABLE
+        else _parse_filter_uncached(f, text)
     )
     if isinstance(result, str):
         raise InvalidQuery([{"field": f.name, "message": f"{f.name}: {result}"}])
@@ -339,7 +399,7 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
     else:
         pairs = _pairs(query)
 
-    counts = Counter(name for name, _ in pairs if isinstance(name, str))
+    names = [name for name, _ in pairs]
     failures: list[dict[str, str]] = []
     conditions: list[Condition] = []
     params: dict[str, int | str] = {}
@@ -378,12 +438,13 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
             else:
                 conditions.append(result)
             continue
-        if counts[name] > 1:
-            if name not in reported:
-                reported.add(name)
-                given = ", ".join(_quote(_preview(v if isinstance(v, str) else v.raw))
-                                  for n, v in pairs if n == name)
-                fail(name, f"given more than once ({given}); give it at most once")
+        if name in reported:
+            continue
+        if names.count(name) > 1:  # at most once per distinct name, thanks to `reported`
+            reported.add(name)
+            given = ", ".join(_quote(_preview(v if isinstance(v, str) else v.raw))
+                              for n, v in pairs if n == name)
+            fail(name, f"given more than once ({given}); give it at most once")
             continue
         try:
             params[name] = _plain_value(p, value)
@@ -392,4 +453,6 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
 
     if failures:
         raise InvalidQuery(failures)
-    return Query(schema, conditions, params)
+    built: Query = object.__new__(Query)
+    built._fill(schema, conditions, params)  # every field and name came from the schema
+    return built

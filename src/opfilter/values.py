@@ -8,7 +8,7 @@ canonical text of SPEC §3.  Everything here is strict: what is not described is
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-UTC = timezone.utc
+UTC = UTC
 
 
 class BadValue(ValueError):
@@ -58,7 +58,7 @@ def parse_int(text: str, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
         raise BadValue(f"is not an integer: expected {INT_EXPECTED}")
     # int() of thousands of digits is slow (and capped by sys.get_int_max_str_digits()):
     # anything with more than 19 significant digits is out of any 64-bit range anyway.
-    n = int(text) if len(text.lstrip("-").lstrip("0")) <= 19 else hi + 1
+    n = int(text) if len(text) <= 19 or len(text.lstrip("-").lstrip("0")) <= 19 else hi + 1
     if not lo <= n <= hi:
         raise BadValue(f"is out of range: expected an integer from {lo} to {hi}")
     return n
@@ -85,6 +85,21 @@ def parse_date(text: str) -> date:
         raise BadValue(f"is not a real calendar date: expected {DATE_EXPECTED}") from None
 
 
+_OFFSETS: dict[str, timezone] = {}  # "+02:00" → its timezone (at most 3 × 24 × 60 entries)
+
+
+def _offset(off: str) -> timezone:
+    """The timezone of a ``[+- ]HH:MM`` offset (a space stands for ``+``)."""
+    tz = _OFFSETS.get(off)
+    if tz is None:
+        oh, om = int(off[1:3]), int(off[4:6])
+        if oh > 23 or om > 59:
+            raise BadValue("has an offset out of range: hours must be 00-23, minutes 00-59")
+        delta = timedelta(hours=oh, minutes=om)
+        tz = _OFFSETS[off] = timezone(-delta) if off[0] == "-" else timezone(delta)
+    return tz
+
+
 def parse_datetime(text: str, *, allow_date: bool = True) -> datetime | date:
     """An aware datetime; a bare date (when allowed) stays a ``date`` (a whole UTC day)."""
     m = _DATETIME.match(text)
@@ -95,13 +110,7 @@ def parse_datetime(text: str, *, allow_date: bool = True) -> datetime | date:
     year, month, day, hour, minute, second, frac, off = m.groups()
     if frac is not None and len(frac) > 6:
         raise BadValue("has more than 6 fractional digits: at most microseconds are supported")
-    tz = UTC
-    if off is not None and off != "Z":
-        oh, om = int(off[1:3]), int(off[4:6])
-        if oh > 23 or om > 59:
-            raise BadValue("has an offset out of range: hours must be 00-23, minutes 00-59")
-        delta = timedelta(hours=oh, minutes=om)
-        tz = timezone(-delta) if off[0] == "-" else timezone(delta)
+    tz = UTC if off is None or off == "Z" else _offset(off)
     try:
         value = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second),
@@ -112,7 +121,8 @@ def parse_datetime(text: str, *, allow_date: bool = True) -> datetime | date:
             "is not a real date and time (check the month, day, hour, minute and second; "
             "leap seconds are not supported)"
         ) from None
-    if tz is not UTC:
+    # An offset is under a day, so only the first and the last year can leave the range.
+    if tz is not UTC and (value.year == 1 or value.year == 9999):
         try:
             value.astimezone(UTC)
         except OverflowError:
@@ -136,10 +146,14 @@ def to_utc(value: datetime) -> datetime:
 
 
 def format_decimal(value: Decimal) -> str:
-    """Shortest exact form: no exponent, no trailing zeros, ``0`` for any zero."""
+    """Shortest exact form: no exponent, no trailing zeros, ``0`` for any zero.
+    (``Decimal.normalize`` would round to the context's precision; this never rounds.)"""
     if not value:
         return "0"
-    return format(value.normalize(), "f")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def format_date(value: date) -> str:
