@@ -48,6 +48,10 @@ class Op(enum.Enum):
     NIN = "nin"
     BT = "bt"
 
+    # Members are singletons: identity hashing (in C) instead of Enum's hash(self._name_),
+    # which shows up in profiles of set membership tests on the parse path.
+    __hash__ = object.__hash__
+
     @property
     def arity(self) -> tuple[int, int | None]:
         """(minimum, maximum) operand count; ``None`` means the field's list limit."""

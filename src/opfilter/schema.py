@@ -107,6 +107,9 @@ class Filter:
     max: int | Decimal | None = None
     max_digits: int | None = None
     """Decimal operands: most significant digits allowed (``None``: unlimited)."""
+    _convert: Callable[[Filter, str], Value] = field(
+        init=False, repr=False, compare=False, default=None  # type: ignore[assignment]
+    )
 
     def __post_init__(self) -> None:
         kind = Type(self.type)
@@ -132,6 +135,7 @@ class Filter:
                 object.__setattr__(self, "max", INT64_MAX)
         if self.max_items < 1:
             raise ValueError(f"field {self.name!r}: max_items must be at least 1")
+        object.__setattr__(self, "_convert", _CONVERTERS[kind])  # chosen once, not per value
 
     @property
     def kind(self) -> Type:
@@ -154,7 +158,7 @@ class Filter:
                     + (' (quote a text value that holds spaces, as in "a b")'
                        if self.kind is Type.STRING else "")
                 )
-        return _CONVERTERS[self.kind](self, text)
+        return self._convert(self, text)
 
     def check(self, op: Op, operands: tuple[Value, ...]) -> str | None:
         """Whole-condition checks after typing; the problem in words, or ``None``."""
