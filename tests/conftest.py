@@ -30,3 +30,46 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+# -- PostgreSQL (tests/pgcluster.py) ------------------------------------------------------
+# `pg_dsn`: $OPFILTER_TEST_PG_DSN if set, else a throwaway cluster started for the session.
+# Without PostgreSQL binaries the tests that need it are skipped — except under CI (env CI
+# set), where that is a failure: CI must never silently skip the database tests.
+
+from collections.abc import Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+import pytest  # noqa: E402
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    dsn = os.environ.get("OPFILTER_TEST_PG_DSN")
+    if dsn:
+        yield dsn
+        return
+    import pgcluster
+
+    try:
+        cluster = pgcluster.start()
+    except pgcluster.PostgresUnavailable as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
+        pytest.skip(f"PostgreSQL is not available: {e} (set OPFILTER_TEST_PG_DSN to use a server)")
+    try:
+        yield cluster.dsn
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_conn(pg_dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """One autocommit psycopg 3 connection for the whole session (session time zone UTC)."""
+    import psycopg
+
+    with psycopg.connect(pg_dsn, autocommit=True, options="-c TimeZone=UTC") as conn:
+        yield conn
