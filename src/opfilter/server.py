@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sqlite3
@@ -18,6 +19,7 @@ from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
+from .errors import INVALID_DATA_MESSAGE
 from .streams.endpoint import Response, handle
 from .streams.store import Store
 
@@ -68,6 +70,7 @@ class _Handler(WSGIRequestHandler):
     """HTTP/1.1 with keep-alive: several requests per connection."""
 
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a connection may sit idle or half-sent before it is dropped
 
     def handle(self) -> None:
         self.close_connection = True
@@ -93,6 +96,25 @@ class _Handler(WSGIRequestHandler):
         handler.http_version = "1.1"
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol-level errors (a malformed request line, huge headers) answer JSON too,
+        never the standard library's HTML page."""
+        body = json.dumps(
+            {"key": "invalid_data", "message": INVALID_DATA_MESSAGE,
+             "failures": [{"field": "request",
+                           "message": f"the HTTP request could not be read: {message or code}"}]},
+            separators=(",", ":"), ensure_ascii=False,
+        ).encode()
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} - [{self.log_date_time_string()}] "
