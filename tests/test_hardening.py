@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_server import FIXTURE, Server
 
 from opfilter import InvalidQuery, parse_query
 from opfilter.query import _parse_filter_cached
@@ -23,6 +22,7 @@ from opfilter.streams.store import MemoryStore, Store
 from opfilter.streams.strategies import worlds
 from opfilter.streams.world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER, World
 from opfilter.testing import Request, requests
+from test_server import FIXTURE, Server
 
 # -- parse time grows linearly with input size ------------------------------------------------
 
