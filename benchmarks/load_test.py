@@ -167,6 +167,8 @@ def main() -> int:
     ]
     table = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
     print(table)
+    print("server RSS (MiB) every ~5 s:",
+          " ".join(f"{kb / 1024:.0f}" for t, kb in samples[::5]))
     for line in (errors + wrong)[:10]:
         print("  ", line)
     if not args.no_write:

@@ -23,7 +23,8 @@ Needs the ``testing`` extra (``pip install 'opfilter[testing]'``)::
   reference endpoint and reports the first difference.
 
 Row and world strategies for the production-plan-streams endpoint live in
-:mod:`opfilter.streams.strategies` and are re-exported here when available.
+:mod:`opfilter.streams.strategies` and are re-exported here as :func:`worlds`,
+:func:`stream_rows`, :func:`instants` and :func:`month_starts`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +45,8 @@ from .backends.querystring import format_operand, to_query_string
 from .nodes import LIST_OPS, NULL_OPS, Condition, Op, Value
 from .query import Query
 from .schema import EnumParam, Filter, IntParam, Schema, Type, _bt_empty
+from .streams.strategies import instants, month_starts, worlds
+from .streams.strategies import rows as stream_rows
 from .values import INT64_MAX, INT64_MIN, format_datetime
 
 __all__ = [
@@ -51,12 +55,16 @@ __all__ = [
     "check_server",
     "conditions",
     "datetimes",
+    "instants",
     "invalid_query_strings",
+    "month_starts",
     "noisy_query_strings",
     "queries",
     "requests",
     "rows",
+    "stream_rows",
     "values",
+    "worlds",
 ]
 
 UTC = UTC
@@ -80,6 +88,7 @@ _EDGE_TIMES = [time(0, 0), time(23, 59, 59, 999999), time(0, 0, 0, 1), time(12, 
                time(23, 59, 59), time(0, 0, 0, 500000)]
 
 
+@cache
 def dates() -> st.SearchStrategy[date]:
     """Calendar dates, with leap days, year ends and the extremes likely."""
     return st.one_of(st.sampled_from(_EDGE_DATES), st.dates(date(1900, 1, 1), date(2100, 12, 31)),
@@ -94,6 +103,7 @@ def _representable(dt: datetime) -> bool:
     return True
 
 
+@cache
 def datetimes() -> st.SearchStrategy[datetime]:
     """Aware datetimes (microseconds, ±HH:MM offsets, day boundaries) whose instant Python
     can represent."""
@@ -137,6 +147,7 @@ _TEXT = st.one_of(
 )
 
 
+@cache  # strategies are immutable; building them per draw was the slow part of rows()
 def values(f: Filter, *, null: bool = True) -> st.SearchStrategy[Value]:
     """Typed operand values for ``f`` (``None`` for nullable fields when ``null``); a
     datetime field also gets bare dates, meaning whole UTC days."""
