@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from ..backends.sql import sqlite_datetime, to_sql
 from ..query import Query
 from . import SCHEMA
-from .model import ProductionPlanStream, format_value
+from .model import FIELDS, ProductionPlanStream, format_value
 from .world import Company, World
 
 if TYPE_CHECKING:
@@ -87,17 +87,7 @@ OFFSET_CAP = 2**62
 """Offsets above this are bound as this: no table holds that many rows (see the module
 docstring)."""
 
-_ROW_FIELDS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "date",
-    "value",
-    "project_id",
-    "stream_id",
-    "production_plan_id",
-    "deleted_at",
-)
+_ROW_FIELDS = FIELDS  # the row table's columns, in the JSON key order
 
 
 def _column(name: str) -> str:
