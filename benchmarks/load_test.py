@@ -155,6 +155,9 @@ def main() -> int:
     warm = [kb for t, kb in samples if t >= min(5.0, args.seconds / 3)]
     first, last = (warm[0], warm[-1]) if warm else (0, 0)
     growth = (last - first) / first * 100 if first else 0.0
+    tail = [kb for t, kb in samples if t >= args.seconds * 2 / 3]
+    tail_growth = (tail[-1] - tail[0]) / tail[0] * 100 if len(tail) > 1 and tail[0] else 0.0
+    series = " ".join(f"{kb / 1024:.0f}" for _, kb in samples[::10])
     rows = [
         ("clients × duration", f"{args.clients} × {args.seconds:.0f} s (loopback, keep-alive)"),
         ("requests answered", f"{len(lat):,} ({len(lat) / args.seconds:,.0f}/s)"),
@@ -163,12 +166,12 @@ def main() -> int:
         ("latency p50 / p99", f"{p50:.1f} ms / {p99:.1f} ms"),
         ("server RSS after warm-up → end", f"{first / 1024:.1f} → {last / 1024:.1f} MiB "
                                            f"({growth:+.1f}%)"),
+        ("server RSS growth over the last third", f"{tail_growth:+.1f}%"),
         ("server peak RSS (VmHWM)", f"{peak / 1024:.1f} MiB"),
+        ("server RSS every 10 s (MiB)", series),
     ]
     table = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
     print(table)
-    print("server RSS (MiB) every ~5 s:",
-          " ".join(f"{kb / 1024:.0f}" for t, kb in samples[::5]))
     for line in (errors + wrong)[:10]:
         print("  ", line)
     if not args.no_write:

@@ -72,7 +72,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from ..nodes import Condition, Op, Value
+from ..nodes import Op, Value
 from ..schema import Filter, Type
 from ..values import day_bounds
 
@@ -334,6 +334,17 @@ def _membership(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) ->
         if tag == _POINT:
             assert a is not None
             return f"{c} = {d.mark}", (a,)
+    elif len(operands) > 1 and None not in operands:  # an ``in`` list of points, fast
+        norm = d.norm
+        found: list[SqlParam] = []
+        for v in operands:
+            tag, a, _ = norm(kind, v)
+            if tag != _POINT:
+                break
+            assert a is not None
+            found.append(a)
+        else:  # what the general path below builds for points only
+            return f"{c} IN ({_marks(d.mark, len(found))})", tuple(found)
     points, days, null = _split(d, kind, operands)
     m = d.mark
     parts: list[str] = []
@@ -488,11 +499,15 @@ def _column(d: _Dialect, f: Filter, table: str | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _condition(d: _Dialect, f: Filter, c: Condition, table: str | None) -> Fragment:
-    """One condition, memoized: polling clients repeat the same filters, and a
-    :class:`Condition` (frozen, hashable) with its :class:`Filter` (hashed by identity)
-    determines the fragment."""
-    return OPERATORS[c.op](d, _column(d, f, table), f.kind, c.operands)
+def _condition(
+    d: _Dialect, f: Filter, op: Op, operands: tuple[Value, ...], table: str | None
+) -> Fragment:
+    """One condition, memoized: polling clients repeat the same filters, and the
+    condition's operator and operands with its :class:`Filter` (hashed by identity)
+    determine the fragment.  (The key holds those rather than the ``Condition`` itself,
+    which compares equal on the same fields, because its dataclass ``__hash__`` runs in
+    Python on every look-up.)"""
+    return OPERATORS[op](d, _column(d, f, table), f.kind, operands)
 
 
 def to_sql(
@@ -511,12 +526,12 @@ def to_sql(
     field = query.schema.field
     if len(conditions) == 1:
         c = conditions[0]
-        sql, ps = _condition(d, field(c.field), c, table)
+        sql, ps = _condition(d, field(c.field), c.op, c.operands, table)
         return sql, list(ps)
     parts: list[str] = []
     params: list[SqlParam] = []
     for c in conditions:
-        sql, ps = _condition(d, field(c.field), c, table)
+        sql, ps = _condition(d, field(c.field), c.op, c.operands, table)
         parts.append(sql)
         params += ps
     return " AND ".join(parts), params
