@@ -54,6 +54,10 @@ starts a thread per request, where per-thread connections would pile up.  SQLite
 in WAL mode, so readers never wait for :meth:`SQLiteStore.load`; an SQLite ``":memory:"``
 database exists only inside its one connection, so that store has exactly one connection
 guarded by a lock (requests are then serialized — use a file for concurrency).
+SQLite keeps up to 32 idle connections by default: with fewer than the server has
+concurrent clients, connections were opened and closed on every request, and the load
+test showed RSS creeping up (80 → 128 MiB in 3 minutes, 32 clients) and a worse p99;
+with 32 it stayed at 80–87 MiB.
 PostgreSQL connections are in autocommit mode (each ``SELECT`` is its own snapshot).
 A connection that raised is closed rather than reused.
 """
@@ -336,7 +340,7 @@ class SQLiteStore:
     manager).
     """
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, max_idle: int = 8) -> None:
+    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, max_idle: int = 32) -> None:
         self.path = os.fspath(path)
         self._memory = self.path == ":memory:" or self.path == ""
         self._pool: _Pool[sqlite3.Connection] | _Single[sqlite3.Connection]
