@@ -44,7 +44,6 @@ import io
 import os
 import platform
 import pstats
-import re
 import statistics
 import sys
 import time
@@ -63,18 +62,9 @@ from opfilter import Query, parse_query, to_sql, to_sqlalchemy
 from opfilter.backends.sql import _condition
 from opfilter.backends.sqlalchemy import column_type
 from opfilter.streams import SCHEMA
+from results import RESULTS, write_section
 
 HEADING = "## Compiling to SQL (issue 4)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-FILE_HEADER = """\
-# opfilter benchmark results
-
-Each section is produced by one script under `benchmarks/` and regenerated only by it.
-The machine these runs happen on is shared and noisy: absolute times move from run to run,
-so what matters are the **ratios measured interleaved within one run** (each section says
-how it measures them).  Re-run a script before drawing conclusions from its section.
-"""
-
 POOL = 20_000  # distinct opfilter queries: 60,000 distinct conditions ≫ the 4,096-entry memo
 PEER_POOL = 5_000  # distinct peer ASTs (the peers memoize nothing)
 PLUS2 = timezone(timedelta(hours=2))
@@ -451,18 +441,6 @@ def own_share(fn: Callable[[Any], object], inputs: Sequence[Any], prefix: str) -
 # -- output ---------------------------------------------------------------------------------------
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else FILE_HEADER
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = re.search(r"^## ", text[start + len(HEADING) :], re.MULTILINE)
-        end = len(text) if nxt is None else start + len(HEADING) + nxt.start()
-        text = text[:start] + section + ("\n" if nxt else "") + text[end:]
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--rounds", type=int, default=61, help="interleaved rounds (default 61)")
@@ -562,7 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
     ])
     if not args.no_write:
-        write_section(section)
+        write_section(HEADING, section)
         print(f"\nwrote {RESULTS} ({time.time() - started:.0f} s)")
     return 0
 

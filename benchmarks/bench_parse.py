@@ -68,18 +68,9 @@ import opfilter
 from opfilter import Filter, Op, parse_query
 from opfilter.query import _parse_filter_cached, parse_filter
 from opfilter.streams import SCHEMA
+from results import RESULTS, write_section
 
 HEADING = "## Parsing (issue 2)"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-FILE_HEADER = """\
-# opfilter benchmark results
-
-Each section is produced by one script under `benchmarks/` and regenerated only by it.
-The machine these runs happen on is shared and noisy: absolute times move from run to run,
-so what matters are the **ratios measured interleaved within one run** (each section says
-how it measures them).  Re-run a script before drawing conclusions from its section.
-"""
-
 POOL = 20_000  # distinct inputs per unique pool: far more than the 4,096-entry value LRU
 PLUS2 = timezone(timedelta(hours=2))
 BASE = datetime(2024, 6, 15, 10, 0, 0, tzinfo=UTC)
@@ -573,18 +564,6 @@ def profile_unique(n: int) -> list[str]:
 # -- output ---------------------------------------------------------------------------------------
 
 
-def write_section(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else FILE_HEADER
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = re.search(r"^## ", text[start + len(HEADING) :], re.MULTILINE)
-        end = len(text) if nxt is None else start + len(HEADING) + nxt.start()
-        text = text[:start] + section + ("\n" if nxt else "") + text[end:]
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--rounds", type=int, default=61, help="interleaved rounds (default 61)")
@@ -664,7 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ])
     print("\n" + "\n".join(plines))
     if not args.no_write:
-        write_section(section)
+        write_section(HEADING, section)
         print(f"\nwrote {RESULTS} ({time.time() - started:.0f} s)")
     return 0
 

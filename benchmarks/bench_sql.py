@@ -28,7 +28,6 @@ import gc
 import os
 import platform
 import random
-import re
 import sqlite3
 import statistics
 import sys
@@ -50,8 +49,8 @@ from opfilter.streams.world import (
     User,
     World,
 )
+from results import RESULTS, write_section
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADING = "## SQL store (issue 4)"
 UTC = dt.UTC
 T0 = dt.datetime(2024, 1, 1, tzinfo=UTC)
@@ -152,21 +151,6 @@ def ms(s: float) -> str:
     return f"{s * 1000:.3f}" if s < 0.01 else f"{s * 1000:.1f}"
 
 
-def write_section(section: str) -> bool:
-    if not RESULTS.exists():
-        return False
-    text = RESULTS.read_text(encoding="utf-8")
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        nxt = re.search(r"^## ", text[start + len(HEADING) :], re.MULTILINE)
-        end = len(text) if nxt is None else start + len(HEADING) + nxt.start()
-        text = text[:start] + section + ("\n" if nxt else "") + text[end:]
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
-    return True
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -242,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     section = "\n".join(out).rstrip("\n") + "\n"
     print(section)
-    if not args.no_write and write_section(section):
+    if not args.no_write and RESULTS.exists():
+        write_section(HEADING, section)
         print(f"wrote {RESULTS} ({time.time() - started:.0f} s)", file=sys.stderr)
     return 0
 

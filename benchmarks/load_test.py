@@ -26,8 +26,8 @@ from pathlib import Path
 from opfilter.streams.demo import DEMO_TOKENS, demo_world
 from opfilter.streams.endpoint import PATH, handle
 from opfilter.streams.store import MemoryStore
+from results import write_section
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 HEADING = "## Load (issue 6)"
 
 
@@ -179,14 +179,7 @@ def main() -> int:
                    f"--seconds {args.seconds:.0f}` — the demo world (120,000 rows) on SQLite, a "
                    f"mix of {args.requests} valid and invalid requests, every answer checked "
                    f"against the in-memory reference.\n\n{table}")
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmarks\n"
-        if HEADING in text:
-            head, _, rest = text.partition(HEADING)
-            nxt = rest.find("\n## ")
-            text = head + section + (rest[nxt:] if nxt >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        RESULTS.write_text(text, encoding="utf-8")
+        write_section(HEADING, section)
     return 1 if errors or wrong else 0
 
 
