@@ -113,11 +113,10 @@ class Query:
     def implied_conditions(self) -> tuple[Condition, ...]:
         """Conditions that plain parameters stand for (``deleted=exclude`` → ``deleted_at
         eq null``), in schema order."""
-        out: list[Condition] = []
-        for p in self.schema.params:
-            if isinstance(p, EnumParam):
-                out.extend(p.implies.get(str(self.params[p.name]), ()))
-        return tuple(out)
+        out: tuple[Condition, ...] = ()
+        for name, implies in self.schema.implications:
+            out += implies.get(str(self.params[name]), ())
+        return out
 
     def all_conditions(self) -> tuple[Condition, ...]:
         """What every backend compiles: the filters, then the implied conditions."""

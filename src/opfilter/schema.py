@@ -293,7 +293,10 @@ class Schema:
     ``max_query_length``: longest raw query string (default 16,384 characters).
     """
 
-    __slots__ = ("_by_name", "max_query_length", "max_value_length", "name", "params", "strict")
+    __slots__ = (
+        "_by_name", "implications", "max_query_length", "max_value_length", "name", "params",
+        "strict",
+    )
 
     def __init__(
         self,
@@ -313,6 +316,10 @@ class Schema:
             if p.name in self._by_name:
                 raise ValueError(f"parameter {p.name!r} declared twice")
             self._by_name[p.name] = p
+        self.implications: tuple[tuple[str, Mapping[str, tuple[Condition, ...]]], ...] = tuple(
+            (p.name, p.implies) for p in params if isinstance(p, EnumParam) and p.implies
+        )
+        """(plain parameter, word → the conditions it stands for), for Query.all_conditions"""
         for p in params:
             if isinstance(p, EnumParam):
                 for conds in p.implies.values():
