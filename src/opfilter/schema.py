@@ -294,8 +294,8 @@ class Schema:
     """
 
     __slots__ = (
-        "_by_name", "implications", "max_query_length", "max_value_length", "name", "params",
-        "strict",
+        "_by_name", "filter_by_name", "implications", "max_query_length", "max_value_length",
+        "name", "params", "strict",
     )
 
     def __init__(
@@ -316,6 +316,10 @@ class Schema:
             if p.name in self._by_name:
                 raise ValueError(f"parameter {p.name!r} declared twice")
             self._by_name[p.name] = p
+        self.filter_by_name: Mapping[str, Filter] = MappingProxyType(
+            {p.name: p for p in params if isinstance(p, Filter)}
+        )
+        """The filter fields by name (what backends look up per condition)."""
         self.implications: tuple[tuple[str, Mapping[str, tuple[Condition, ...]]], ...] = tuple(
             (p.name, p.implies) for p in params if isinstance(p, EnumParam) and p.implies
         )
@@ -347,8 +351,8 @@ class Schema:
         return tuple(p for p in self.params if isinstance(p, Filter))
 
     def field(self, name: str) -> Filter:
-        p = self._by_name.get(name)
-        if not isinstance(p, Filter):
+        p = self.filter_by_name.get(name)
+        if p is None:
             raise KeyError(f"{name!r} is not a filter field of this schema")
         return p
 

@@ -523,7 +523,7 @@ def to_sql(
     conditions = query.all_conditions()
     if not conditions:
         return "1 = 1", []
-    field = query.schema.field
+    field = query.schema.filter_by_name.__getitem__
     if len(conditions) == 1:
         c = conditions[0]
         sql, ps = _condition(d, field(c.field), c.op, c.operands, table)
