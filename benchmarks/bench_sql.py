@@ -217,8 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "`pps_updated_at`), so their cost does not grow with the table; the memory store "
         "walks the company's rows until its page is full (all of them when fewer match).  "
         "A one-sided range (`gte:`) is the planner's blind spot: without `SQLITE_ENABLE_STAT4` "
-        "SQLite cannot tell from a bound parameter that the range is narrow, and may prefer "
-        "walking the rows in id order (no sort for `ORDER BY id LIMIT`).",
+        "SQLite cannot tell from a bound parameter that the range is narrow, and prefers "
+        "walking the rows in id order (no sort for `ORDER BY id LIMIT`).  `SQLiteStore` "
+        "therefore counts, index-only and bounded to `RANGE_PROBE_ROWS` entries, how many rows "
+        "an `updated_at` range matches, and forces `INDEXED BY pps_updated_at` when it is "
+        "narrow (before that probe this request was only 2.5–7.5× faster than memory).",
         "",
         "EXPLAIN QUERY PLAN of each request's SQLite query:",
         "",

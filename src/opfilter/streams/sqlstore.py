@@ -75,6 +75,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from ..backends.sql import sqlite_datetime, to_sql
+from ..nodes import Op
 from ..query import Query
 from . import SCHEMA
 from .model import FIELDS, ProductionPlanStream, format_value
@@ -210,6 +211,7 @@ def _list_sql(
     own: bool,
     other: bool,
     query: Query,
+    index_hint: str = "",
 ) -> tuple[str, list[Any]]:
     m = "?" if dialect == "sqlite" else "%s"
     vis, vis_params = _visibility(dialect, user_id, own, other)
@@ -217,7 +219,7 @@ def _list_sql(
     offset = min(query.offset or 0, OFFSET_CAP)
     limit = query.limit
     sql = (
-        f"SELECT {_SELECT_COLUMNS} FROM {streams} AS s JOIN {projects} AS p "
+        f"SELECT {_SELECT_COLUMNS} FROM {streams} AS s{index_hint} JOIN {projects} AS p "
         f"ON p.id = s.{_PROJECT_ID} WHERE p.company = {m}{vis} AND {where} "
         f"ORDER BY s.{_ID} LIMIT {m} OFFSET {m}"
     )
@@ -328,6 +330,35 @@ def _to_sqlite(row: ProductionPlanStream) -> tuple[Any, ...]:
         row.production_plan_id,
         None if row.deleted_at is None else sqlite_datetime(row.deleted_at),
     )
+
+
+_RANGE_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BT})
+RANGE_PROBE_ROWS = 2000
+"""A range on ``updated_at`` matching fewer rows than this is read through its index."""
+
+
+def _range_hint(conn: sqlite3.Connection, query: Query) -> str:
+    """``" INDEXED BY pps_updated_at"`` when the query's ``updated_at`` range is narrow.
+
+    SQLite (built without STAT4) cannot estimate how many rows a range matches, so for
+    ``ORDER BY id LIMIT n`` it walks the whole table in id order — fast when the range is
+    broad, a full scan when it is narrow (the "changed since" polling query).  One bounded,
+    index-only count tells the two apart: at most ``RANGE_PROBE_ROWS`` index entries are
+    read, then the cheaper plan is forced.
+    """
+    ranges = [c for c in query.conditions if c.field == "updated_at" and c.op in _RANGE_OPS]
+    if not ranges:
+        return ""
+    where, params = to_sql(Query(SCHEMA, ranges, {"deleted": "include"}), "sqlite", table="s")
+    probe = (
+        "SELECT count(*) FROM (SELECT 1 FROM production_plan_streams AS s "
+        f"INDEXED BY pps_updated_at WHERE {where} LIMIT {RANGE_PROBE_ROWS})"
+    )
+    try:
+        (matched,) = conn.execute(probe, params).fetchone()
+    except sqlite3.OperationalError:  # a condition the index cannot serve: no hint
+        return ""
+    return " INDEXED BY pps_updated_at" if matched < RANGE_PROBE_ROWS else ""
 
 
 class SQLiteStore:
@@ -455,11 +486,12 @@ class SQLiteStore:
     ) -> list[ProductionPlanStream]:
         if not (can_view_own or can_view_other) or query.limit == 0:
             return []
-        sql, params = _list_sql(
-            "sqlite", "production_plan_streams", "projects",
-            company, user_id, can_view_own, can_view_other, query,
-        )
         with self._pool.connection() as conn:
+            sql, params = _list_sql(
+                "sqlite", "production_plan_streams", "projects",
+                company, user_id, can_view_own, can_view_other, query,
+                _range_hint(conn, query),
+            )
             rows = conn.execute(sql, params).fetchall()
         return [_from_sqlite(r) for r in rows]
 
@@ -493,9 +525,11 @@ class SQLiteStore:
         query: Query,
     ) -> tuple[str, list[Any]]:
         """The ``SELECT`` :meth:`list_rows` runs, and its parameters (for ``EXPLAIN``)."""
+        with self._pool.connection() as conn:
+            hint = _range_hint(conn, query)
         return _list_sql(
             "sqlite", "production_plan_streams", "projects",
-            company, user_id, can_view_own, can_view_other, query,
+            company, user_id, can_view_own, can_view_other, query, hint,
         )
 
     def explain(self, sql: str, params: Iterable[Any] = ()) -> list[str]:
