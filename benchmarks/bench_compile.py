@@ -38,18 +38,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import importlib
 import io
 import os
 import platform
 import pstats
-import statistics
 import sys
 import time
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -58,12 +56,14 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 import opfilter
+from harness import Contender, med, ok, ratio, run_interleaved
 from opfilter import Query, parse_query, to_sql, to_sqlalchemy
 from opfilter.backends.sql import _condition
 from opfilter.backends.sqlalchemy import column_type
 from opfilter.streams import SCHEMA
 from results import RESULTS, write_section
 
+MEMO_HITS = lambda: _condition.cache_info().hits  # noqa: E731 - the to_sql memo
 HEADING = "## Compiling to SQL (issue 4)"
 POOL = 20_000  # distinct opfilter queries: 60,000 distinct conditions ≫ the 4,096-entry memo
 PEER_POOL = 5_000  # distinct peer ASTs (the peers memoize nothing)
@@ -234,64 +234,6 @@ def check(p: Pools) -> list[str]:
 # -- the interleaved timer ---------------------------------------------------------------------
 
 
-@dataclass
-class Contender:
-    name: str
-    fn: Callable[[Any], object]
-    inputs: Sequence[Any]
-    probe_memo: bool = False  # count to_sql condition-memo hits around its batches
-    per_call_us: list[float] = field(default_factory=list)
-    batch: int = 1
-    pos: int = 0
-    memo_hits: int = 0
-    calls: int = 0
-
-
-def _time_batch(fn: Callable[[Any], object], chunk: list[Any]) -> float:
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        for x in chunk:
-            fn(x)
-        return time.perf_counter() - t0
-    finally:
-        gc.enable()
-
-
-def run_interleaved(contenders: list[Contender], rounds: int, batch_ms: float) -> None:
-    for c in contenders:  # warm up and calibrate on the tail, outside the first rounds' reach
-        c.fn(c.inputs[-1])
-        probe = [c.inputs[-1 - k] for k in range(min(50, len(c.inputs)))]
-        est = _time_batch(c.fn, probe) / len(probe)
-        c.batch = max(3, min(len(c.inputs) // 2, int(batch_ms / 1000 / max(est, 1e-9))))
-    for r in range(rounds):
-        k = r % len(contenders)
-        for c in contenders[k:] + contenders[:k]:
-            n = len(c.inputs)
-            chunk = [c.inputs[(c.pos + j) % n] for j in range(c.batch)]
-            c.pos = (c.pos + c.batch) % n
-            before = _condition.cache_info().hits if c.probe_memo else 0
-            elapsed = _time_batch(c.fn, chunk)
-            if c.probe_memo:
-                c.memo_hits += _condition.cache_info().hits - before
-            c.calls += len(chunk)
-            c.per_call_us.append(elapsed / len(chunk) * 1e6)
-        gc.collect()
-
-
-def med(xs: Sequence[float]) -> float:
-    return statistics.median(xs)
-
-
-def ratio(num: Contender, den: Contender) -> float:
-    """Median over rounds of the per-round ratio num ÷ den."""
-    return med([a / b for a, b in zip(num.per_call_us, den.per_call_us, strict=True)])
-
-
-def _ok(met: bool) -> str:
-    return "✅ met" if met else "❌ **missed**"
-
-
 def _us(x: float) -> str:
     return f"{x:,.2f}" if x < 10 else f"{x:,.1f}"
 
@@ -320,9 +262,9 @@ class Results:
 
 def bench(p: Pools, rounds: int, batch_ms: float) -> Results:
     res = Results(
-        lite=Contender("sqlite", sql_sqlite, p.queries, probe_memo=True),
+        lite=Contender("sqlite", sql_sqlite, p.queries, hits=MEMO_HITS),
         lite_rep=Contender("sqlite-rep", sql_sqlite, p.repeated),
-        pg=Contender("postgresql", sql_postgresql, p.queries, probe_memo=True),
+        pg=Contender("postgresql", sql_postgresql, p.queries, hits=MEMO_HITS),
         pg_rep=Contender("postgresql-rep", sql_postgresql, p.repeated),
         geo=Contender("pygeofilter", geo_sql, p.ecql),
         sa_uniq=Contender("sqlalchemy", ours_sqlalchemy, p.queries),
@@ -334,10 +276,11 @@ def bench(p: Pools, rounds: int, batch_ms: float) -> Results:
         [res.lite, res.pg, res.lite_rep, res.pg_rep, res.geo, res.sa_uniq, res.sa_rep, res.odata],
         rounds,
         batch_ms,
+        probe=50,
     )
     for c in (res.lite, res.pg):  # exactly one hit per compile: the shared implied condition
-        if c.memo_hits != c.calls:
-            sys.exit(f"{c.name}: {c.memo_hits} memo hits in {c.calls} unique compiles")
+        if c.cache_hits != c.calls:
+            sys.exit(f"{c.name}: {c.cache_hits} memo hits in {c.calls} unique compiles")
     return res
 
 
@@ -356,7 +299,7 @@ def tables(r: Results) -> tuple[list[str], list[str]]:
         m, g = med(c.per_call_us), ratio(r.geo, c)
         sql.append(
             f"| {label} | {_us(m)} | {g:.2f}× | ≤ {SQL_MAX_US:g} µs and > {GEO_MIN:g}× "
-            f"| {_ok(m <= SQL_MAX_US and g > GEO_MIN)} |"
+            f"| {ok(m <= SQL_MAX_US and g > GEO_MIN)} |"
         )
     sql.append(
         f"| pygeofilter `to_sql_where(ast, field_mapping)`, unique values "
@@ -369,7 +312,7 @@ def tables(r: Results) -> tuple[list[str], list[str]]:
         "|---|--:|--:|---|---|",
         f"| **opfilter `to_sqlalchemy(q, table)`, fresh query, unique values** "
         f"| {_us(med(r.sa_uniq.per_call_us))} | {o:.2f}× | ≥ {ODATA_MIN:g}× "
-        f"| {_ok(o >= ODATA_MIN)} |",
+        f"| {ok(o >= ODATA_MIN)} |",
         f"| opfilter `to_sqlalchemy(q, table)`, repeated query "
         f"| {_us(med(r.sa_rep.per_call_us))} | {orep:.2f}× | | |",
         f"| odata-query `AstToSqlAlchemyCoreVisitor(table).visit(ast)`, unique values "
@@ -495,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"start and {load1:.2f} at the end (other jobs share the machine); {args.rounds} "
         f"interleaved rounds of ~{args.batch_ms:g} ms batches per contender; a pool of "
         f"{args.pool:,} parsed queries with unique values (condition memo of `to_sql`: "
-        f"{res.lite.memo_hits + res.pg.memo_hits:,} hits in "
+        f"{res.lite.cache_hits + res.pg.cache_hits:,} hits in "
         f"{res.lite.calls + res.pg.calls:,} unique compiles — one per compile, on the implied "
         f"`deleted_at` condition every query shares, none on the filter conditions), "
         f"{args.peer_pool:,} distinct peer ASTs.",

@@ -46,18 +46,16 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import os
 import platform
 import pstats
 import re
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -65,11 +63,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import opfilter
+from harness import Contender, med, ok, ratio, run_interleaved
 from opfilter import Filter, Op, parse_query
 from opfilter.query import _parse_filter_cached, parse_filter
 from opfilter.streams import SCHEMA
 from results import RESULTS, write_section
 
+CACHE_HITS = lambda: _parse_filter_cached.cache_info().hits  # noqa: E731 - the value memo
 HEADING = "## Parsing (issue 2)"
 POOL = 20_000  # distinct inputs per unique pool: far more than the 4,096-entry value LRU
 PLUS2 = timezone(timedelta(hours=2))
@@ -271,65 +271,6 @@ def make_query(i: int) -> tuple[str, str, str]:
 # -- the interleaved timer ----------------------------------------------------------------------
 
 
-@dataclass
-class Contender:
-    name: str
-    fn: Callable[[Any], object]
-    inputs: Sequence[Any]
-    probe_cache: bool = False  # count opfilter value-cache hits around its batches
-    per_call_us: list[float] = field(default_factory=list)
-    batch: int = 1
-    pos: int = 0
-    cache_hits: int = 0
-    calls: int = 0
-
-
-def _time_batch(fn: Callable[[Any], object], chunk: list[Any]) -> float:
-    gc.disable()
-    try:
-        t0 = time.perf_counter()
-        for x in chunk:
-            fn(x)
-        return time.perf_counter() - t0
-    finally:
-        gc.enable()
-
-
-def run_interleaved(contenders: list[Contender], rounds: int, batch_ms: float) -> None:
-    """Fill each contender's ``per_call_us`` (one entry per round)."""
-    for c in contenders:  # warm up and calibrate on inputs not in the pools' timed cycle
-        c.fn(c.inputs[-1])
-        probe = [c.inputs[-1 - k] for k in range(min(20, len(c.inputs)))]
-        est = _time_batch(c.fn, probe) / len(probe)
-        c.batch = max(3, min(len(c.inputs) // 2, int(batch_ms / 1000 / max(est, 1e-9))))
-    for r in range(rounds):
-        k = r % len(contenders)
-        for c in contenders[k:] + contenders[:k]:
-            n = len(c.inputs)
-            chunk = [c.inputs[(c.pos + j) % n] for j in range(c.batch)]
-            c.pos = (c.pos + c.batch) % n
-            before = _parse_filter_cached.cache_info().hits if c.probe_cache else 0
-            elapsed = _time_batch(c.fn, chunk)
-            if c.probe_cache:
-                c.cache_hits += _parse_filter_cached.cache_info().hits - before
-            c.calls += len(chunk)
-            c.per_call_us.append(elapsed / len(chunk) * 1e6)
-        gc.collect()
-
-
-def med(xs: Sequence[float]) -> float:
-    return statistics.median(xs)
-
-
-def ratio(num: Contender, den: Contender) -> float:
-    """Median over rounds of the per-round ratio num ÷ den."""
-    return med([a / b for a, b in zip(num.per_call_us, den.per_call_us, strict=True)])
-
-
-def _ok(met: bool) -> str:
-    return "✅ met" if met else "❌ **missed**"
-
-
 def _mark(r: float, target: float, digits: int, *, at_least: bool = False) -> str:
     """A ratio with ✅/❌ against its target (for the informational per-value table)."""
     met = r >= target if at_least else r <= target
@@ -356,7 +297,7 @@ def bench_single(rounds: int, batch_ms: float, pool: int) -> list[str]:
         fixed = shape.make(pool + 1000)[0]  # never in the unique pool
         f, conv = shape.field, shape.floor
         floor = Contender("floor", partial(floor_filter, conv), texts)
-        uniq = Contender("opfilter", partial(parse_filter, f), texts, probe_cache=True)
+        uniq = Contender("opfilter", partial(parse_filter, f), texts, hits=CACHE_HITS)
         rep = Contender("opfilter-rep", partial(parse_filter, f), [fixed] * 64)
         geo = Contender("pygeofilter", ECQL_PARSE, [r[1] for r in rows])
         odata = Contender("odata", ODATA_PARSE, [r[2] for r in rows])
@@ -412,7 +353,7 @@ def bench_query(rounds: int, batch_ms: float, pool: int) -> QueryResults:
     res = QueryResults(
         floor=Contender("floor", floor_query, ours),
         floor_rep=Contender("floor-rep", floor_query, [fixed] * 64),
-        uniq=Contender("opfilter", lambda q: parse_query(q, SCHEMA), ours, probe_cache=True),
+        uniq=Contender("opfilter", lambda q: parse_query(q, SCHEMA), ours, hits=CACHE_HITS),
         rep=Contender("opfilter-rep", lambda q: parse_query(q, SCHEMA), [fixed] * 64),
         geo=Contender("pygeofilter", ecql_query, [r[1] for r in rows]),
         odata=Contender("odata", odata_query, [r[2] for r in rows]),
@@ -442,13 +383,13 @@ def query_table(r: QueryResults) -> list[str]:
         f"| {_us(med(r.floor.per_call_us))} | 1 | | |",
         f"| floor, repeated query | {_us(med(r.floor_rep.per_call_us))} | 1 | | |",
         f"| **opfilter `parse_query`, every value unique** | {_us(med(r.uniq.per_call_us))} "
-        f"| {u:.2f}× floor | ≤ {UNIQUE_MAX:g}× floor | {_ok(u <= UNIQUE_MAX)} |",
+        f"| {u:.2f}× floor | ≤ {UNIQUE_MAX:g}× floor | {ok(u <= UNIQUE_MAX)} |",
         f"| **opfilter `parse_query`, repeated query** | {_us(med(r.rep.per_call_us))} "
-        f"| {rp:.2f}× floor (repeated) | ≤ {REPEATED_MAX:g}× floor | {_ok(rp <= REPEATED_MAX)} |",
+        f"| {rp:.2f}× floor (repeated) | ≤ {REPEATED_MAX:g}× floor | {ok(rp <= REPEATED_MAX)} |",
         f"| pygeofilter ECQL (`filter=` + `parse_qsl`), unique | {_us(med(r.geo.per_call_us))} "
-        f"| {g:.2f}× opfilter | ≥ {PEER_MIN:g}× opfilter | {_ok(g >= PEER_MIN)} |",
+        f"| {g:.2f}× opfilter | ≥ {PEER_MIN:g}× opfilter | {ok(g >= PEER_MIN)} |",
         f"| odata-query `$filter` (+ `parse_qsl`), unique | {_us(med(r.odata.per_call_us))} "
-        f"| {o:.2f}× opfilter | ≥ {PEER_MIN:g}× opfilter | {_ok(o >= PEER_MIN)} |",
+        f"| {o:.2f}× opfilter | ≥ {PEER_MIN:g}× opfilter | {ok(o >= PEER_MIN)} |",
     ]
 
 
@@ -515,11 +456,11 @@ def bench_startup(procs: int) -> tuple[list[str], bool]:
         f"| measure (median of {procs} fresh processes) | ms | target | |",
         "|---|--:|---|---|",
         f"| `import opfilter` (perf_counter around the import) | {mi:.1f} "
-        f"| ≤ {IMPORT_MAX_MS:g} ms | {_ok(mi <= IMPORT_MAX_MS)} |",
+        f"| ≤ {IMPORT_MAX_MS:g} ms | {ok(mi <= IMPORT_MAX_MS)} |",
         f"| `import opfilter` (`-X importtime`, cumulative) | {med(cum):.1f} | | |",
         f"| for scale: `import urllib.parse` (`-X importtime`) | {med(base):.1f} | | |",
         f"| Lark imported by `import opfilter`? | {'yes' if lark_loaded else 'no'} | no | "
-        f"{_ok(not lark_loaded)} |",
+        f"{ok(not lark_loaded)} |",
         f"| first `parse_query` (imports Lark, builds the LALR parser) | {med(first):.1f} | | |",
         f"| second `parse_query` (new values), same process | {med(second):.3f} | | |",
     ]
