@@ -28,7 +28,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import OpfilterError
-from ..values import INT64_MAX, BadValue, format_datetime, parse_date, parse_datetime, parse_decimal
+from ..values import (
+    INT64_MAX,
+    BadValue,
+    format_datetime,
+    format_decimal,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+)
 
 __all__ = [
     "FIELDS",
@@ -74,17 +82,8 @@ class InvalidRow(OpfilterError, ValueError):
 # -- formatting ---------------------------------------------------------------------------
 
 
-def format_value(value: Decimal) -> str:
-    """The shortest exact decimal form: no exponent, no trailing zeros, ``0`` for any zero.
-
-    Exact for any finite ``Decimal`` (unlike ``Decimal.normalize()``, which rounds to the
-    context's 28 digits)."""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        return "0"
-    return text
+format_value = format_decimal
+"""The shortest exact decimal form of ``value`` (JSON numbers, SQLite text)."""
 
 
 def format_api_datetime(value: dt.datetime) -> str:
