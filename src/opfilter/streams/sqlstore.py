@@ -72,7 +72,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from ..backends.sql import sqlite_datetime, to_sql
 from ..nodes import Op
@@ -361,7 +361,119 @@ def _range_hint(conn: sqlite3.Connection, query: Query) -> str:
     return " INDEXED BY pps_updated_at" if matched < RANGE_PROBE_ROWS else ""
 
 
-class SQLiteStore:
+class _SQLStore:
+    """The :class:`~.store.Store` protocol in SQL, shared by both stores: each answer is one
+    statement, written once here for both dialects.  Subclasses set the dialect, the
+    (qualified) table names and the row converter, and may hint an index."""
+
+    _dialect: _Dialect
+    _prefix: str  # "" or a quoted schema name and a dot
+    _pool: Any
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> ProductionPlanStream:
+        raise NotImplementedError
+
+    def _hint(self, conn: Any, query: Query) -> str:
+        """An index hint for the list query (SQLite only)."""
+        return ""
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        with self._pool.connection() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def authenticate(self, token: str) -> int | None:
+        m = _MARKS[self._dialect]
+        r = self._one(f"SELECT id FROM {self._prefix}users WHERE token = {m}", (token,))
+        return None if r is None else int(r[0])
+
+    def company(self, slug: str) -> Company | None:
+        m = _MARKS[self._dialect]
+        r = self._one(
+            f"SELECT streams_enabled FROM {self._prefix}companies WHERE slug = {m}", (slug,)
+        )
+        return None if r is None else Company(slug, bool(r[0]))
+
+    def permissions(self, user_id: int, slug: str) -> frozenset[str] | None:
+        m = _MARKS[self._dialect]
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT permission FROM {self._prefix}memberships "
+                f"WHERE user_id = {m} AND company = {m}",
+                (user_id, slug),
+            ).fetchall()
+        return _permissions(rows)
+
+    def list_rows(
+        self,
+        company: str,
+        user_id: int,
+        can_view_own: bool,
+        can_view_other: bool,
+        query: Query,
+    ) -> list[ProductionPlanStream]:
+        if not (can_view_own or can_view_other) or query.limit == 0:
+            return []
+        with self._pool.connection() as conn:
+            sql, params = self._list_sql(
+                conn, company, user_id, can_view_own, can_view_other, query
+            )
+            rows = conn.execute(sql, params).fetchall()
+        return [self._row(r) for r in rows]
+
+    def get_row(
+        self,
+        company: str,
+        user_id: int,
+        can_view_own: bool,
+        can_view_other: bool,
+        row_id: int,
+        query: Query,
+    ) -> ProductionPlanStream | None:
+        if not (can_view_own or can_view_other):
+            return None
+        r = self._one(*_row_sql(
+            self._dialect, f"{self._prefix}production_plan_streams", f"{self._prefix}projects",
+            company, user_id, can_view_own, can_view_other, row_id, query,
+        ))
+        return None if r is None else self._row(r)
+
+    def list_sql(
+        self,
+        company: str,
+        user_id: int,
+        can_view_own: bool,
+        can_view_other: bool,
+        query: Query,
+    ) -> tuple[str, list[Any]]:
+        """The ``SELECT`` :meth:`list_rows` runs, and its parameters (for ``EXPLAIN``)."""
+        with self._pool.connection() as conn:
+            return self._list_sql(conn, company, user_id, can_view_own, can_view_other, query)
+
+    def close(self) -> None:
+        """Close every pooled connection (an SQLite file's WAL is checkpointed on the last
+        close)."""
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _list_sql(
+        self, conn: Any, company: str, user_id: int, own: bool, other: bool, query: Query
+    ) -> tuple[str, list[Any]]:
+        return _list_sql(
+            self._dialect, f"{self._prefix}production_plan_streams", f"{self._prefix}projects",
+            company, user_id, own, other, query, self._hint(conn, query),
+        )
+
+
+_MARKS: dict[_Dialect, str] = {"sqlite": "?", "postgresql": "%s"}
+
+
+class SQLiteStore(_SQLStore):
     """The endpoint's store in an SQLite database (a file, or ``":memory:"``).
 
     ``SQLiteStore(path)`` opens (or creates) the database and creates the tables that are
@@ -370,6 +482,11 @@ class SQLiteStore:
     connection behind a lock.  Close it with :meth:`close` (or use it as a context
     manager).
     """
+
+    _dialect: _Dialect = "sqlite"
+    _prefix = ""
+    _row = staticmethod(_from_sqlite)
+    _hint = staticmethod(_range_hint)
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:", *, max_idle: int = 32) -> None:
         self.path = os.fspath(path)
@@ -454,84 +571,6 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
 
-    # -- the Store protocol ------------------------------------------------------------
-
-    def authenticate(self, token: str) -> int | None:
-        with self._pool.connection() as conn:
-            r = conn.execute("SELECT id FROM users WHERE token = ?", (token,)).fetchone()
-        return None if r is None else int(r[0])
-
-    def company(self, slug: str) -> Company | None:
-        with self._pool.connection() as conn:
-            r = conn.execute(
-                "SELECT streams_enabled FROM companies WHERE slug = ?", (slug,)
-            ).fetchone()
-        return None if r is None else Company(slug, bool(r[0]))
-
-    def permissions(self, user_id: int, slug: str) -> frozenset[str] | None:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT permission FROM memberships WHERE user_id = ? AND company = ?",
-                (user_id, slug),
-            ).fetchall()
-        return _permissions(rows)
-
-    def list_rows(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        query: Query,
-    ) -> list[ProductionPlanStream]:
-        if not (can_view_own or can_view_other) or query.limit == 0:
-            return []
-        with self._pool.connection() as conn:
-            sql, params = _list_sql(
-                "sqlite", "production_plan_streams", "projects",
-                company, user_id, can_view_own, can_view_other, query,
-                _range_hint(conn, query),
-            )
-            rows = conn.execute(sql, params).fetchall()
-        return [_from_sqlite(r) for r in rows]
-
-    def get_row(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        row_id: int,
-        query: Query,
-    ) -> ProductionPlanStream | None:
-        if not (can_view_own or can_view_other):
-            return None
-        sql, params = _row_sql(
-            "sqlite", "production_plan_streams", "projects",
-            company, user_id, can_view_own, can_view_other, row_id, query,
-        )
-        with self._pool.connection() as conn:
-            r = conn.execute(sql, params).fetchone()
-        return None if r is None else _from_sqlite(r)
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def list_sql(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        query: Query,
-    ) -> tuple[str, list[Any]]:
-        """The ``SELECT`` :meth:`list_rows` runs, and its parameters (for ``EXPLAIN``)."""
-        with self._pool.connection() as conn:
-            hint = _range_hint(conn, query)
-        return _list_sql(
-            "sqlite", "production_plan_streams", "projects",
-            company, user_id, can_view_own, can_view_other, query, hint,
-        )
-
     def explain(self, sql: str, params: Iterable[Any] = ()) -> list[str]:
         """``EXPLAIN QUERY PLAN`` of ``sql``: the plan's lines, indented by depth."""
         with self._pool.connection() as conn:
@@ -556,16 +595,6 @@ class SQLiteStore:
                 conn.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchone()[0]
                 for t in _TABLE_NAMES
             )
-
-    def close(self) -> None:
-        """Close every connection (a file store's WAL is checkpointed on the last close)."""
-        self._pool.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -600,7 +629,21 @@ def _pg_tables(s: str) -> tuple[str, ...]:
     )
 
 
-class PostgresStore:
+def _from_pg(r: Sequence[Any]) -> ProductionPlanStream:
+    return ProductionPlanStream(
+        id=r[0],
+        created_at=r[1],
+        updated_at=r[2],
+        date=r[3],
+        value=r[4],
+        project_id=r[5],
+        stream_id=r[6],
+        production_plan_id=r[7],
+        deleted_at=r[8],
+    )
+
+
+class PostgresStore(_SQLStore):
     """The endpoint's store in PostgreSQL (psycopg 3), in the tables of one schema.
 
     ``PostgresStore(dsn, schema="public")`` uses tables that exist (create them with
@@ -609,6 +652,9 @@ class PostgresStore:
     and several worlds can share one database.  Thread-safe: each request borrows a pooled
     autocommit connection (session ``TimeZone=UTC``).
     """
+
+    _dialect: _Dialect = "postgresql"
+    _row = staticmethod(_from_pg)
 
     def __init__(self, dsn: str, *, schema: str = "public", max_idle: int = 4) -> None:
         if _SCHEMA_NAME.match(schema) is None:
@@ -621,8 +667,8 @@ class PostgresStore:
         self.dsn = dsn
         self.schema = schema
         self._s = f'"{schema}"'
+        self._prefix = f"{self._s}."
         self._streams = f"{self._s}.production_plan_streams"
-        self._projects = f"{self._s}.projects"
         self._pool: _Pool[psycopg.Connection[tuple[Any, ...]]] = _Pool(
             self._connect, _close_pg, max_idle
         )
@@ -687,81 +733,6 @@ class PostgresStore:
             for table in _TABLE_NAMES:
                 conn.execute(f"ANALYZE {s}.{table}")
 
-    # -- the Store protocol ------------------------------------------------------------
-
-    def authenticate(self, token: str) -> int | None:
-        with self._pool.connection() as conn:
-            r = conn.execute(
-                f"SELECT id FROM {self._s}.users WHERE token = %s", (token,)
-            ).fetchone()
-        return None if r is None else int(r[0])
-
-    def company(self, slug: str) -> Company | None:
-        with self._pool.connection() as conn:
-            r = conn.execute(
-                f"SELECT streams_enabled FROM {self._s}.companies WHERE slug = %s", (slug,)
-            ).fetchone()
-        return None if r is None else Company(slug, bool(r[0]))
-
-    def permissions(self, user_id: int, slug: str) -> frozenset[str] | None:
-        with self._pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT permission FROM {self._s}.memberships "
-                "WHERE user_id = %s AND company = %s",
-                (user_id, slug),
-            ).fetchall()
-        return _permissions(rows)
-
-    def list_rows(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        query: Query,
-    ) -> list[ProductionPlanStream]:
-        if not (can_view_own or can_view_other) or query.limit == 0:
-            return []
-        sql, params = self.list_sql(company, user_id, can_view_own, can_view_other, query)
-        with self._pool.connection() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [_from_pg(r) for r in rows]
-
-    def get_row(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        row_id: int,
-        query: Query,
-    ) -> ProductionPlanStream | None:
-        if not (can_view_own or can_view_other):
-            return None
-        sql, params = _row_sql(
-            "postgresql", self._streams, self._projects,
-            company, user_id, can_view_own, can_view_other, row_id, query,
-        )
-        with self._pool.connection() as conn:
-            r = conn.execute(sql, params).fetchone()
-        return None if r is None else _from_pg(r)
-
-    # -- helpers -------------------------------------------------------------------------
-
-    def list_sql(
-        self,
-        company: str,
-        user_id: int,
-        can_view_own: bool,
-        can_view_other: bool,
-        query: Query,
-    ) -> tuple[str, list[Any]]:
-        """The ``SELECT`` :meth:`list_rows` runs, and its parameters (for ``EXPLAIN``)."""
-        return _list_sql(
-            "postgresql", self._streams, self._projects,
-            company, user_id, can_view_own, can_view_other, query,
-        )
-
     def count(self) -> int:
         """How many production plan stream rows the tables hold (0 when they are
         missing)."""
@@ -791,16 +762,6 @@ class PostgresStore:
                 (self.schema, list(_TABLE_NAMES)),
             ).fetchone()
         return r is not None and r[0] == len(_TABLE_NAMES)
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self._pool.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresStore(schema={self.schema!r})"
@@ -839,17 +800,3 @@ def _copy_streams(
                 batch.clear()
         if batch:
             copy.write("".join(batch))
-
-
-def _from_pg(r: Sequence[Any]) -> ProductionPlanStream:
-    return ProductionPlanStream(
-        id=r[0],
-        created_at=r[1],
-        updated_at=r[2],
-        date=r[3],
-        value=r[4],
-        project_id=r[5],
-        stream_id=r[6],
-        production_plan_id=r[7],
-        deleted_at=r[8],
-    )
