@@ -441,6 +441,39 @@ def test_selective_sqlite_list_uses_an_index(
         )
 
 
+@pytest.mark.postgresql
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("project_id=eq:123", "pps_project"),
+        ("updated_at=bt:2024-06-15T11:00:00Z,2024-06-15T11:10:00Z", "pps_updated_at"),
+        ("updated_at=gte:" + (T0 + dt.timedelta(minutes=19_900)).strftime("%Y-%m-%dT%H:%M:%SZ")
+         + "&deleted=include", "pps_updated_at"),
+    ],
+)
+def test_selective_postgresql_list_uses_an_index(
+    big_postgres: tuple[World, PostgresStore], query: str, index: str
+) -> None:
+    world, store = big_postgres
+    q = parse_query(query, SCHEMA)
+    sql, params = store.list_sql("acme", 1, True, True, q)
+    with store._pool.connection() as conn:
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, params).fetchall())
+    assert index in plan, plan
+    assert "Seq Scan on production_plan_streams" not in plan, plan
+    assert store.list_rows("acme", 1, True, True, q) == MemoryStore(world).list_rows(
+        "acme", 1, True, True, q
+    )
+
+
+@pytest.fixture(scope="module")
+def big_postgres(pg_dsn: str) -> Iterator[tuple[World, PostgresStore]]:
+    world = _big_world()
+    with PostgresStore.from_world(world, pg_dsn, schema="big_world") as store:
+        yield world, store
+        store.drop_tables()
+
+
 def test_a_broad_range_keeps_the_id_order_plan(big_sqlite: tuple[World, SQLiteStore]) -> None:
     world, store = big_sqlite
     q = parse_query("updated_at=gte:2000-01-01&deleted=include", SCHEMA)
