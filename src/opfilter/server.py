@@ -144,8 +144,16 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
         world = load_world(args.data)
         notes.append(f"data: {args.data} ({len(world.rows)} rows)")
 
+    live = sys.stderr.isatty()
+
     def progress(done: int, total: int) -> None:
-        sys.stderr.write(f"\rbuilding the demo world: {done:,}/{total:,} rows")
+        """One line redrawn on a terminal; a single line when stderr is a log."""
+        if live:
+            sys.stderr.write(f"\rbuilding the demo world: {done:,}/{total:,} rows")
+        elif done < total:
+            return
+        else:
+            sys.stderr.write(f"built the demo world: {total:,} rows")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
