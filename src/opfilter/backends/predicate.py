@@ -193,14 +193,6 @@ def _row_function(tests: tuple[tuple[str, Test], ...], read: str | Callable[[Any
     return every_fetched
 
 
-def _is_mapping(row: Any, _seen: dict[type, bool] = {}) -> bool:  # noqa: B006 - a cache
-    kind = type(row)
-    answer = _seen.get(kind)
-    if answer is None:
-        answer = _seen[kind] = isinstance(row, Mapping)
-    return answer
-
-
 def _row_predicate(tests: tuple[tuple[str, Test], ...], access: Access) -> Callable[[Any], bool]:
     if access != "auto":
         return _row_function(tests, access)

@@ -187,10 +187,12 @@ class _Single(Generic[_C]):
 
 # -- SQL shared by both dialects -----------------------------------------------------------
 
+_MARKS: dict[_Dialect, str] = {"sqlite": "?", "postgresql": "%s"}
+
 
 def _visibility(dialect: _Dialect, user_id: int, own: bool, other: bool) -> tuple[str, list[int]]:
     """The visibility condition (``""`` for "all") and its parameters."""
-    m = "?" if dialect == "sqlite" else "%s"
+    m = _MARKS[dialect]
     if own and other:
         return "", []
     if own:
@@ -202,51 +204,37 @@ def _visibility(dialect: _Dialect, user_id: int, own: bool, other: bool) -> tupl
     )
 
 
-def _list_sql(
+def _select_sql(
     dialect: _Dialect,
-    streams: str,
-    projects: str,
+    prefix: str,
     company: str,
     user_id: int,
     own: bool,
     other: bool,
     query: Query,
+    *,
+    row_id: int | None = None,
     index_hint: str = "",
 ) -> tuple[str, list[Any]]:
-    m = "?" if dialect == "sqlite" else "%s"
+    """The one ``SELECT`` of both stores: a page of the visible rows satisfying ``query``
+    (ordered by id, ``LIMIT``/``OFFSET``), or with ``row_id`` that one row."""
+    m = _MARKS[dialect]
     vis, vis_params = _visibility(dialect, user_id, own, other)
     where, where_params = to_sql(query, dialect, table="s")
-    offset = min(query.offset or 0, OFFSET_CAP)
-    limit = query.limit
-    sql = (
-        f"SELECT {_SELECT_COLUMNS} FROM {streams} AS s{index_hint} JOIN {projects} AS p "
-        f"ON p.id = s.{_PROJECT_ID} WHERE p.company = {m}{vis} AND {where} "
-        f"ORDER BY s.{_ID} LIMIT {m} OFFSET {m}"
+    head = (
+        f"SELECT {_SELECT_COLUMNS} FROM {prefix}production_plan_streams AS s{index_hint} "
+        f"JOIN {prefix}projects AS p ON p.id = s.{_PROJECT_ID} WHERE "
+    )
+    if row_id is not None:
+        sql = head + f"s.{_ID} = {m} AND p.company = {m}{vis} AND {where}"
+        return sql, [row_id, company, *vis_params, *where_params]
+    sql = head + (
+        f"p.company = {m}{vis} AND {where} ORDER BY s.{_ID} LIMIT {m} OFFSET {m}"
     )
     # no limit (a schema without one) is "LIMIT -1" in SQLite and "LIMIT NULL" in PostgreSQL
-    bound_limit: int | None = limit if limit is not None else (-1 if dialect == "sqlite" else None)
-    return sql, [company, *vis_params, *where_params, bound_limit, offset]
-
-
-def _row_sql(
-    dialect: _Dialect,
-    streams: str,
-    projects: str,
-    company: str,
-    user_id: int,
-    own: bool,
-    other: bool,
-    row_id: int,
-    query: Query,
-) -> tuple[str, list[Any]]:
-    m = "?" if dialect == "sqlite" else "%s"
-    vis, vis_params = _visibility(dialect, user_id, own, other)
-    where, where_params = to_sql(query, dialect, table="s")
-    sql = (
-        f"SELECT {_SELECT_COLUMNS} FROM {streams} AS s JOIN {projects} AS p "
-        f"ON p.id = s.{_PROJECT_ID} WHERE s.{_ID} = {m} AND p.company = {m}{vis} AND {where}"
-    )
-    return sql, [row_id, company, *vis_params, *where_params]
+    limit = query.limit if query.limit is not None else (-1 if dialect == "sqlite" else None)
+    offset = min(query.offset or 0, OFFSET_CAP)
+    return sql, [company, *vis_params, *where_params, limit, offset]
 
 
 def _membership_rows(world: World) -> list[tuple[int, str, str | None]]:
@@ -432,9 +420,9 @@ class _SQLStore:
     ) -> ProductionPlanStream | None:
         if not (can_view_own or can_view_other):
             return None
-        r = self._one(*_row_sql(
-            self._dialect, f"{self._prefix}production_plan_streams", f"{self._prefix}projects",
-            company, user_id, can_view_own, can_view_other, row_id, query,
+        r = self._one(*_select_sql(
+            self._dialect, self._prefix, company, user_id, can_view_own, can_view_other, query,
+            row_id=row_id,
         ))
         return None if r is None else self._row(r)
 
@@ -464,13 +452,10 @@ class _SQLStore:
     def _list_sql(
         self, conn: Any, company: str, user_id: int, own: bool, other: bool, query: Query
     ) -> tuple[str, list[Any]]:
-        return _list_sql(
-            self._dialect, f"{self._prefix}production_plan_streams", f"{self._prefix}projects",
-            company, user_id, own, other, query, self._hint(conn, query),
+        return _select_sql(
+            self._dialect, self._prefix, company, user_id, own, other, query,
+            index_hint=self._hint(conn, query),
         )
-
-
-_MARKS: dict[_Dialect, str] = {"sqlite": "?", "postgresql": "%s"}
 
 
 class SQLiteStore(_SQLStore):
