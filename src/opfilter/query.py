@@ -17,7 +17,7 @@ from urllib.parse import unquote, unquote_to_bytes
 from .errors import InvalidQuery
 from .nodes import Condition, Op
 from .parser import SyntaxProblem, parse_value, split_unquoted
-from .schema import EnumParam, Filter, IntParam, Param, Schema, null_problem, shape_problem
+from .schema import EnumParam, Filter, IntParam, Schema, null_problem, shape_problem
 from .values import BadValue
 
 __all__ = ["Query", "QueryInput", "parse_query"]
@@ -61,14 +61,13 @@ class Query:
         conditions: Iterable[Condition] = (),
         params: Mapping[str, int | str] | None = None,
     ) -> None:
-        defaults, _ = _layout(schema)
         if params:
-            unknown = set(params) - set(defaults)
+            unknown = set(params) - set(schema.defaults)
             if unknown:
                 raise ValueError(f"not plain parameters of this schema: {sorted(unknown)}")
         conds = tuple(conditions)
         for c in conds:
-            if not isinstance(schema.get(c.field), Filter):
+            if c.field not in schema.filter_by_name:
                 raise ValueError(f"{c.field!r} is not a filter field of this schema")
         self._fill(schema, conds, params)
 
@@ -79,12 +78,12 @@ class Query:
         params: Mapping[str, int | str] | None,
     ) -> None:
         """Set the fields from arguments already checked against ``schema``."""
-        defaults, by_field = _layout(schema)
-        filled = dict(defaults)
+        filled = dict(schema.defaults)
         if params:
             filled.update(params)
         # canonical parameter order; a stable sort keeps repeated conditions as given
-        conds = tuple(sorted(conditions, key=lambda c: by_field[c.field]))
+        position = schema.positions.__getitem__
+        conds = tuple(sorted(conditions, key=lambda c: position(c.field)))
         object.__setattr__(self, "schema", schema)
         object.__setattr__(self, "conditions", conds)
         object.__setattr__(self, "params", MappingProxyType(filled))
@@ -143,27 +142,6 @@ class Query:
 
     def __repr__(self) -> str:
         return f"Query({self.canonical!r})"
-
-
-_Layout: TypeAlias = "tuple[tuple[Param, ...], dict[str, int | str], dict[str, int]]"
-_LAYOUTS: dict[int, _Layout] = {}
-
-
-def _layout(schema: Schema) -> tuple[dict[str, int | str], dict[str, int]]:
-    """The plain parameters' defaults and every parameter's canonical position.  Memoized
-    per ``schema.params`` tuple (the entry holds that tuple, so its id cannot be reused and
-    a schema given new params gets a new entry)."""
-    params = schema.params
-    entry = _LAYOUTS.get(id(params))
-    if entry is None or entry[0] is not params:
-        defaults: dict[str, int | str] = {
-            p.name: p.default for p in params if not isinstance(p, Filter)
-        }
-        by_field = {p.name: i for i, p in enumerate(params)}
-        if len(_LAYOUTS) >= 256:
-            _LAYOUTS.clear()
-        entry = _LAYOUTS[id(params)] = (params, defaults, by_field)
-    return entry[1], entry[2]
 
 
 # -- input forms ---------------------------------------------------------------------------
@@ -346,19 +324,22 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
 _parse_filter_cached = lru_cache(maxsize=4096)(_parse_filter_uncached)
 
 
+def _filter_result(f: Filter, text: str) -> Condition | str:
+    """Memoized for short values (polling clients repeat them), computed for long ones."""
+    if len(text) <= _CACHEABLE:
+        return _parse_filter_cached(f, text)
+    return _parse_filter_uncached(f, text)
+
+
 def parse_filter(f: Filter, text: str) -> Condition:
     """One filter value for field ``f`` → its condition; raises :class:`InvalidQuery`."""
-    result = (
-        _parse_filter_cached(f, text)
-        if len(text) <= _CACHEABLE
-        else _parse_filter_uncached(f, text)
-    )
+    result = _filter_result(f, text)
     if isinstance(result, str):
         raise InvalidQuery([{"field": f.name, "message": f"{f.name}: {result}"}])
     return result
 
 
-def _plain_value(p: IntParam | EnumParam, text: str) -> int | str | str:
+def _plain_value(p: IntParam | EnumParam, text: str) -> int | str:
     if _OP_PREFIX.match(text):
         raise _Failure(
             f"{_quote(text)} is not allowed: {p.name} takes {p.expected}, without an operator"
@@ -417,6 +398,16 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
             if strict:
                 failures.append({"field": name, "message": f"unknown parameter {_quote(name)}"})
             continue
+        if not isinstance(p, Filter):
+            # a plain parameter given more than once is one failure, whatever its values
+            if name in reported:
+                continue
+            if names.count(name) > 1:  # at most once per distinct name, thanks to `reported`
+                reported.add(name)
+                given = ", ".join(_quote(_preview(v if isinstance(v, str) else v.raw))
+                                  for n, v in pairs if n == name)
+                fail(name, f"given more than once ({given}); give it at most once")
+                continue
         if isinstance(value, _Undecodable):
             fail(name, f"{_quote(_preview(value.raw))} is not valid UTF-8 once percent-decoded")
             continue
@@ -427,23 +418,11 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
             ))
             continue
         if isinstance(p, Filter):
-            result = (
-                _parse_filter_cached(p, value)
-                if len(value) <= _CACHEABLE
-                else _parse_filter_uncached(p, value)
-            )
+            result = _filter_result(p, value)
             if isinstance(result, str):
                 fail(name, result)
             else:
                 conditions.append(result)
-            continue
-        if name in reported:
-            continue
-        if names.count(name) > 1:  # at most once per distinct name, thanks to `reported`
-            reported.add(name)
-            given = ", ".join(_quote(_preview(v if isinstance(v, str) else v.raw))
-                              for n, v in pairs if n == name)
-            fail(name, f"given more than once ({given}); give it at most once")
             continue
         try:
             params[name] = _plain_value(p, value)

@@ -294,8 +294,8 @@ class Schema:
     """
 
     __slots__ = (
-        "_by_name", "filter_by_name", "implications", "max_query_length", "max_value_length",
-        "name", "params", "strict",
+        "_by_name", "defaults", "filter_by_name", "implications", "max_query_length",
+        "max_value_length", "name", "params", "positions", "strict",
     )
 
     def __init__(
@@ -316,6 +316,14 @@ class Schema:
             if p.name in self._by_name:
                 raise ValueError(f"parameter {p.name!r} declared twice")
             self._by_name[p.name] = p
+        self.defaults: Mapping[str, int | str] = MappingProxyType(
+            {p.name: p.default for p in params if not isinstance(p, Filter)}
+        )
+        """The plain parameters and their defaults (what a Query starts from)."""
+        self.positions: Mapping[str, int] = MappingProxyType(
+            {p.name: i for i, p in enumerate(params)}
+        )
+        """Each parameter's place in the canonical order."""
         self.filter_by_name: Mapping[str, Filter] = MappingProxyType(
             {p.name: p for p in params if isinstance(p, Filter)}
         )
