@@ -12,8 +12,8 @@ import logging
 import os
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
@@ -27,11 +27,6 @@ __all__ = ["make_app", "serve_command"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 405: "Method Not Allowed", 412: "Precondition Failed",
-            500: "Internal Server Error"}
-
 
 def _wsgi_text(value: str) -> str:
     """WSGI hands bytes over as latin-1 text; read them as UTF-8 (bad bytes replaced)."""
@@ -58,7 +53,7 @@ def make_app(store: Store) -> WSGIApp:
             if key.startswith("HTTP_")
         ]
         response: Response = handle(store, method, path, query, headers)
-        reason = _REASONS.get(response.status, "Unknown")
+        reason = HTTPStatus(response.status).phrase
         headers_out = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers_out)
         return [response.body]
@@ -228,11 +223,9 @@ def serve_command(args: argparse.Namespace) -> int:
         ]
     out.append("Ctrl-C stops the server.")
     print("\n".join(out), flush=True)
-    stop = threading.Event()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
-        stop.set()
         print("\nstopped.", flush=True)
     finally:
         server.server_close()
