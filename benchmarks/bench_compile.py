@@ -37,26 +37,22 @@ The markdown goes to stdout and, under the heading ``## Compiling to SQL (issue 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import importlib
-import io
 import os
 import platform
-import pstats
 import sys
 import time
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
 import opfilter
-from harness import Contender, med, ok, ratio, run_interleaved
+from harness import Contender, med, ok, profile_table, profiled, ratio, run_interleaved
 from opfilter import Query, parse_query, to_sql, to_sqlalchemy
 from opfilter.backends.sql import _condition
 from opfilter.backends.sqlalchemy import column_type
@@ -325,53 +321,12 @@ def tables(r: Results) -> tuple[list[str], list[str]]:
 
 
 def profile(label: str, fn: Callable[[Any], object], inputs: Sequence[Any], top: int) -> list[str]:
-    fn(inputs[0])
-    prof = cProfile.Profile()
-    prof.enable()
-    for x in inputs[1:]:
-        fn(x)
-    prof.disable()
-    stats = pstats.Stats(prof, stream=io.StringIO())
-    total = stats.total_tt  # type: ignore[attr-defined]
-    rows = sorted(
-        stats.stats.items(),  # type: ignore[attr-defined]
-        key=lambda kv: kv[1][2],
-        reverse=True,
-    )
-    n = len(inputs) - 1
-    lines = [
-        f"{label}: cProfile of {n:,} compiles (profiler overhead inflates small calls; read "
-        "it for proportions):",
-        "",
-        "| function | calls / compile | own time % | cumulative % |",
-        "|---|--:|--:|--:|",
-    ]
-    for (file, line, name), (_cc, nc, tt, ct, _callers) in rows[:top]:
-        where = f"{_short(file)}:{line}" if line else file
-        lines.append(
-            f"| `{name}` ({where}) | {nc / n:.1f} | {100 * tt / total:.1f} "
-            f"| {100 * ct / total:.1f} |"
-        )
-    return lines
-
-
-def _short(file: str) -> str:
-    parts = Path(file).parts
-    for anchor in ("site-packages", "src"):
-        if anchor in parts:
-            return "/".join(parts[parts.index(anchor) + 1 :])
-    return Path(file).name
+    return profile_table(label, fn, inputs, top, "compile")
 
 
 def own_share(fn: Callable[[Any], object], inputs: Sequence[Any], prefix: str) -> float:
     """The share of profiled own time spent in files under ``prefix`` (e.g. sqlalchemy/)."""
-    fn(inputs[0])
-    prof = cProfile.Profile()
-    prof.enable()
-    for x in inputs[1:]:
-        fn(x)
-    prof.disable()
-    stats = pstats.Stats(prof, stream=io.StringIO())
+    stats = profiled(fn, inputs)
     total = stats.total_tt  # type: ignore[attr-defined]
     part = sum(
         v[2]

@@ -45,11 +45,8 @@ The markdown goes to stdout and, under the heading ``## Parsing (issue 2)``, int
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import os
 import platform
-import pstats
 import re
 import subprocess
 import sys
@@ -58,12 +55,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import partial
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import opfilter
-from harness import Contender, med, ok, ratio, run_interleaved
+from harness import Contender, med, ok, profile_table, ratio, run_interleaved
 from opfilter import Filter, Op, parse_query
 from opfilter.query import _parse_filter_cached, parse_filter
 from opfilter.streams import SCHEMA
@@ -472,34 +468,9 @@ def bench_startup(procs: int) -> tuple[list[str], bool]:
 
 def profile_unique(n: int) -> list[str]:
     qss = [make_query(2 * 10**6 + i)[0] for i in range(n)]
-    parse_query(qss[0], SCHEMA)
-    prof = cProfile.Profile()
-    prof.enable()
-    for qs in qss[1:]:
-        parse_query(qs, SCHEMA)
-    prof.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(prof, stream=out)
-    total = stats.total_tt  # type: ignore[attr-defined]
-    rows = sorted(
-        stats.stats.items(),  # type: ignore[attr-defined]
-        key=lambda kv: kv[1][2],
-        reverse=True,
+    return profile_table(
+        "(b), every value unique", lambda qs: parse_query(qs, SCHEMA), qss, 14, "query"
     )
-    lines = [
-        f"cProfile of {n - 1:,} unique queries (profiler overhead inflates small calls; "
-        "read it for proportions):",
-        "",
-        "| function | calls / query | own time % | cumulative % |",
-        "|---|--:|--:|--:|",
-    ]
-    for (file, line, fn), (_cc, nc, tt, ct, _callers) in rows[:14]:
-        where = f"{Path(file).name}:{line}" if line else file
-        lines.append(
-            f"| `{fn}` ({where}) | {nc / (n - 1):.1f} | {100 * tt / total:.1f} "
-            f"| {100 * ct / total:.1f} |"
-        )
-    return lines
 
 
 # -- output ---------------------------------------------------------------------------------------

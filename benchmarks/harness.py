@@ -4,11 +4,15 @@ per-call times and of per-round ratios."""
 
 from __future__ import annotations
 
+import cProfile
 import gc
+import io
+import pstats
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -78,3 +82,50 @@ def ratio(num: Contender, den: Contender) -> float:
 
 def ok(met: bool) -> str:
     return "✅ met" if met else "❌ **missed**"
+
+
+def profiled(fn: Callable[[Any], object], inputs: Sequence[Any]) -> pstats.Stats:
+    """cProfile of ``fn`` over ``inputs[1:]`` (the first call warms up, unprofiled)."""
+    fn(inputs[0])
+    prof = cProfile.Profile()
+    prof.enable()
+    for x in inputs[1:]:
+        fn(x)
+    prof.disable()
+    return pstats.Stats(prof, stream=io.StringIO())
+
+
+def short_path(file: str) -> str:
+    parts = Path(file).parts
+    for anchor in ("site-packages", "src"):
+        if anchor in parts:
+            return "/".join(parts[parts.index(anchor) + 1 :])
+    return Path(file).name
+
+
+def profile_table(
+    title: str, fn: Callable[[Any], object], inputs: Sequence[Any], top: int, unit: str
+) -> list[str]:
+    """A markdown table of the ``top`` functions by own time, per call of ``fn``."""
+    stats = profiled(fn, inputs)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = sorted(
+        stats.stats.items(),  # type: ignore[attr-defined]
+        key=lambda kv: kv[1][2],
+        reverse=True,
+    )
+    n = len(inputs) - 1
+    lines = [
+        f"{title}: cProfile over {n:,} inputs, one {unit} each (profiler overhead inflates "
+        "small calls; read it for proportions):",
+        "",
+        f"| function | calls / {unit} | own time % | cumulative % |",
+        "|---|--:|--:|--:|",
+    ]
+    for (file, line, name), (_cc, nc, tt, ct, _callers) in rows[:top]:
+        where = f"{short_path(file)}:{line}" if line else file
+        lines.append(
+            f"| `{name}` ({where}) | {nc / n:.1f} | {100 * tt / total:.1f} "
+            f"| {100 * ct / total:.1f} |"
+        )
+    return lines
