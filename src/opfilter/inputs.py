@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypeAlias
 from urllib.parse import unquote, unquote_to_bytes
 
-__all__ = ["Pair", "QueryInput", "Undecodable", "decode", "pairs", "split_raw"]
+__all__ = ["Pair", "QueryInput", "Undecodable", "decode", "pairs", "raw_length", "split_raw"]
 
 
 class _MultiItems(Protocol):
@@ -71,6 +71,21 @@ def _decode_bytes(part: bytes) -> str | Undecodable:
 
 
 Pair: TypeAlias = "tuple[str | Undecodable, str | Undecodable]"
+
+
+def raw_length(query: str | bytes) -> int:
+    """The length SPEC §3's limit counts: characters of the raw (still percent-encoded)
+    query string, without a leading ``?``.  Bytes count as the characters they decode to
+    as UTF-8 (a byte that is not UTF-8 counts as one character)."""
+    n = len(query)
+    if isinstance(query, bytes):
+        if query.startswith(b"?"):
+            n -= 1
+        if query.isascii():
+            return n
+        body = query[1:] if query.startswith(b"?") else query
+        return len(body.decode("utf-8", "surrogateescape"))
+    return n - 1 if query.startswith("?") else n
 
 
 def split_raw(query: str | bytes) -> list[Pair]:

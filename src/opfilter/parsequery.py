@@ -8,16 +8,15 @@ grammar :mod:`opfilter.parser`'s and operand typing :mod:`opfilter.schema`'s.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 from itertools import repeat
 from typing import Any
 
 from .errors import InvalidQuery
-from .inputs import Undecodable, pairs, split_raw
+from .inputs import Undecodable, pairs, raw_length, split_raw
 from .nodes import Condition, Op
-from .parser import SyntaxProblem, parse_value, split_unquoted
+from .parser import OPERATOR_RE, SyntaxProblem, parse_value, split_unquoted
 from .query import Query
 from .schema import EnumParam, Filter, IntParam, Schema, null_problem, shape_problem
 from .suggest import operator_message
@@ -26,7 +25,6 @@ from .values import BadValue
 __all__ = ["parse_query"]
 
 _OPS = {op.value: op for op in Op}
-_OP_PREFIX = re.compile(r"([A-Za-z]+):")
 _CACHEABLE = 256  # values up to this length are memoized (polling clients repeat them)
 
 
@@ -52,9 +50,9 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
         try:
             raw = parse_value(text)
         except SyntaxProblem as e:
-            m = _OP_PREFIX.match(text)
-            if m and m[1] not in _OPS:
-                return operator_message(m[1])
+            m = OPERATOR_RE.match(text)
+            if m and m[0][:-1] not in _OPS:
+                return operator_message(m[0][:-1])
             return str(e)
         op_name = raw.op
         texts = tuple(o.text for o in raw.operands)
@@ -104,7 +102,7 @@ def _parse_filter(f: Filter, text: str) -> Condition:
 
 
 def _plain_value(p: IntParam | EnumParam, text: str) -> int | str:
-    if _OP_PREFIX.match(text):
+    if OPERATOR_RE.match(text):
         raise _Failure(
             f"{_quote(text)} is not allowed: {p.name} takes {p.expected}, without an operator"
         )
@@ -131,11 +129,12 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
     """
     strict = schema.strict if strict is None else strict
     if isinstance(query, str | bytes):
-        if len(query) > schema.max_query_length:
+        length = raw_length(query)
+        if length > schema.max_query_length:
             raise InvalidQuery([{
                 "field": "query",
                 "message": (
-                    f"the query string is {len(query)} characters long; at most "
+                    f"the query string is {length} characters long; at most "
                     f"{schema.max_query_length} are allowed"
                 ),
             }])
@@ -154,8 +153,12 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
 
     for name, value in items:
         if isinstance(name, Undecodable):
-            fail(name.raw, f"the parameter name {_quote(name.raw)} is not valid UTF-8 once "
-                 "percent-decoded")
+            # no known parameter has this name: it is an unknown parameter, whatever its value
+            if strict:
+                failures.append({"field": name.raw, "message": (
+                    f"unknown parameter {_quote(name.raw)} (not valid UTF-8 once "
+                    "percent-decoded)"
+                )})
             continue
         p = schema.get(name)
         if p is None:

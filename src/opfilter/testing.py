@@ -12,6 +12,8 @@ Needs the ``testing`` extra (``pip install 'opfilter[testing]'``)::
 * :func:`values` — typed operand values for one filter field, biased to edges
   (int64 bounds, microseconds, offsets, day boundaries, leap days, decimal scale,
   strings with ``,`` ``"`` ``\\`` spaces and non-ASCII);
+* :func:`dates`, :func:`datetimes` — calendar dates and aware instants (any offset),
+  biased to the same edges;
 * :func:`conditions`, :func:`queries` — valid typed conditions and whole queries;
 * :func:`noisy_query_strings` — ``(raw query string, the Query it must parse to)``: the
   canonical string re-spelt the many ways SPEC §2–3 allows (bare ``eq``, leading zeros,
@@ -54,6 +56,7 @@ __all__ = [
     "ServerMismatch",
     "check_server",
     "conditions",
+    "dates",
     "datetimes",
     "instants",
     "invalid_query_strings",
@@ -387,11 +390,6 @@ def rows(draw: st.DrawFn, schema: Schema, *, missing: bool = False) -> dict[str,
             v = draw(values(f))
         row[f.name] = v
     return row
-
-
-def canonical(query: Query) -> str:
-    """Shorthand for :func:`opfilter.to_query_string`."""
-    return to_query_string(query)
 
 
 # -- whole requests, and checking a server against the reference ----------------------------
