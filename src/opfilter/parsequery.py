@@ -9,17 +9,18 @@ grammar :mod:`opfilter.parser`'s and operand typing :mod:`opfilter.schema`'s.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import repeat
 from typing import Any
 
 from .errors import InvalidQuery
+from .fixit import fix_message
 from .inputs import Undecodable, pairs, raw_length, split_raw
 from .nodes import Condition, Op
-from .parser import OPERATOR_RE, SyntaxProblem, parse_value, split_unquoted
+from .parser import OPERATOR_RE, QUOTE_HINT, SyntaxProblem, parse_value, split_unquoted
 from .query import Query
-from .schema import EnumParam, Filter, IntParam, Schema, null_problem, shape_problem
-from .suggest import operator_message
+from .schema import EnumParam, Filter, IntParam, Schema, Type, null_problem, shape_problem
+from .suggest import list_key, look_alike, look_alike_message, operator_message
 from .values import BadValue
 
 __all__ = ["parse_query"]
@@ -112,6 +113,32 @@ def _plain_value(p: IntParam | EnumParam, text: str) -> int | str:
         raise _Failure(f"{_quote(text)} {e}") from None
 
 
+def _accepts(f: Filter, text: str) -> bool:
+    return not isinstance(_filter_result(f, text), str)
+
+
+def _plain_accepts(p: IntParam | EnumParam, text: str) -> bool:
+    try:
+        _plain_value(p, text)
+    except _Failure:
+        return False
+    return True
+
+
+def _problem(p: Filter | IntParam | EnumParam, text: str) -> str | None:
+    """Why ``text`` would fail for ``p`` (without the parameter prefix), or ``None``."""
+    if len(text) > _CACHEABLE:
+        return None  # advice only: not worth parsing a long value a second time
+    if isinstance(p, Filter):
+        result = _filter_result(p, text)
+        return result if isinstance(result, str) else None
+    try:
+        _plain_value(p, text)
+    except _Failure as e:
+        return str(e)
+    return None
+
+
 def _preview(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
@@ -147,6 +174,8 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
     conditions: list[Condition] = []
     params: dict[str, int | str] = {}
     reported: set[str] = set()
+    ignored: list[dict[str, str]] = []
+    lists: dict[str, list[str]] | None = None  # unknown names' values, by list_key
 
     def fail(name: str, message: str) -> None:
         failures.append({"field": name, "message": f"{name}: {message}"})
@@ -162,7 +191,23 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
             continue
         p = schema.get(name)
         if p is None:
-            if strict:
+            # SPEC §8: an ignored name that looks like a known one gets a warning (a
+            # failure in strict mode) saying what to write instead
+            if lists is None:  # once, and only for a query with an unknown parameter
+                lists = {}
+                for n, v in items:
+                    if isinstance(n, str) and isinstance(v, str):
+                        lists.setdefault(list_key(n), []).append(v)
+            same = lists.get(list_key(name), [])
+            found = look_alike(name, value if isinstance(value, str) else "", same, schema)
+            if found is not None:
+                message = look_alike_message(name, found, strict=strict)
+                problem = None if found.value is None else _problem(schema[found.name],
+                                                                    found.value)
+                if problem is not None:
+                    message += f" That value is not valid either: {problem}"
+                (failures if strict else ignored).append({"field": name, "message": message})
+            elif strict:
                 failures.append({"field": name, "message": f"unknown parameter {_quote(name)}"})
             continue
         if not isinstance(p, Filter):
@@ -187,17 +232,27 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
         if isinstance(p, Filter):
             result = _filter_result(p, value)
             if isinstance(result, str):
-                fail(name, result)
+                fixed = fix_message(name, value, partial(_accepts, p))
+                if fixed is not None:
+                    failures.append({"field": name, "message": fixed})
+                else:
+                    fail(name, result if p.kind is Type.STRING else result.replace(QUOTE_HINT, ""))
             else:
                 conditions.append(result)
             continue
         try:
             params[name] = _plain_value(p, value)
         except _Failure as e:
-            fail(name, str(e))
+            fixed = fix_message(name, value, partial(_plain_accepts, p))
+            if fixed is not None:
+                failures.append({"field": name, "message": fixed})
+            else:
+                fail(name, str(e))
 
     if failures:
         raise InvalidQuery(failures)
     built: Query = object.__new__(Query)
     built._fill(schema, conditions, params)  # every field and name came from the schema
+    if ignored:
+        object.__setattr__(built, "_ignored", tuple(ignored))
     return built

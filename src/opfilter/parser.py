@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATOR_RE",
+    "QUOTE_HINT",
     "RawOperand",
     "RawValue",
     "Split",
@@ -93,6 +94,10 @@ def terminal_pattern(name: str) -> str:
 
 OPERATOR_RE = re.compile(terminal_pattern("OPERATOR"))
 """An operator name and its ``:`` at the start of a value (SPEC §2), from the grammar."""
+
+
+QUOTE_HINT = " (quote a text value that holds spaces)"
+"""The end of the unexpected-space message; dropped for fields that are not text."""
 
 
 class _Callbacks:
@@ -235,7 +240,7 @@ def _unexpected_char(text: str, pos: int) -> str:
     if ch == " ":
         return (
             f"unexpected space {where}: spaces are allowed only directly around list "
-            "commas (quote a text value that holds spaces)"
+            f"commas{QUOTE_HINT}"
         )
     if ch == '"':
         if pos == 0 or prev in ", :":

@@ -24,12 +24,13 @@ class Query:
     (defaults filled in).  Immutable.  Two queries are equal exactly when their canonical
     query strings are equal."""
 
-    __slots__ = ("_canonical", "conditions", "params", "schema")
+    __slots__ = ("_canonical", "_ignored", "conditions", "params", "schema")
 
     schema: Schema
     conditions: tuple[Condition, ...]
     params: Mapping[str, int | str]
     _canonical: str | None
+    _ignored: tuple[dict[str, str], ...]
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class Query:
         object.__setattr__(self, "conditions", conds)
         object.__setattr__(self, "params", MappingProxyType(filled))
         object.__setattr__(self, "_canonical", None)
+        object.__setattr__(self, "_ignored", ())  # set by parse_query; see warnings
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Query is immutable")
@@ -96,6 +98,16 @@ class Query:
     def all_conditions(self) -> tuple[Condition, ...]:
         """What every backend compiles: the filters, then the implied conditions."""
         return self.conditions + self.implied_conditions()
+
+    # -- advice (SPEC §8): never part of the value, equality or canonical form -----------
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """``{"field", "message"}`` dicts about what is accepted but probably not meant:
+        ignored parameters that look like known ones, conditions no row can satisfy."""
+        from .advice import warnings
+
+        return warnings(self, self._ignored)
 
     # -- identity ---------------------------------------------------------------------
 
