@@ -156,8 +156,10 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
     """
     strict = schema.strict if strict is None else strict
     if isinstance(query, str | bytes):
-        length = raw_length(query)
-        if length > schema.max_query_length:
+        length = len(query)  # never less than raw_length(): the exact count only if needed
+        if length > schema.max_query_length and (length := raw_length(query)) > (
+            schema.max_query_length
+        ):
             raise InvalidQuery([{
                 "field": "query",
                 "message": (

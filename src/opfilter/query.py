@@ -65,7 +65,6 @@ class Query:
         object.__setattr__(self, "conditions", conds)
         object.__setattr__(self, "params", MappingProxyType(filled))
         object.__setattr__(self, "_canonical", None)
-        object.__setattr__(self, "_ignored", ())  # set by parse_query; see warnings
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Query is immutable")
@@ -107,7 +106,7 @@ class Query:
         ignored parameters that look like known ones, conditions no row can satisfy."""
         from .advice import warnings
 
-        return warnings(self, self._ignored)
+        return warnings(self, getattr(self, "_ignored", ()))  # set by parse_query if any
 
     # -- identity ---------------------------------------------------------------------
 
