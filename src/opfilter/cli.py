@@ -72,7 +72,7 @@ def ast_json(query: Query) -> dict[str, Any]:
 def check(text: str, *, strict: bool = False) -> tuple[int, dict[str, Any]]:
     """``opfilter check``: (exit status, the JSON object to print)."""
     from .backends.sql import to_sql
-    from .streams import SCHEMA, warnings
+    from .streams import SCHEMA
 
     try:
         query = parse_query(text, SCHEMA, strict=strict)
@@ -82,7 +82,7 @@ def check(text: str, *, strict: bool = False) -> tuple[int, dict[str, Any]]:
     for dialect in ("sqlite", "postgresql"):
         where, params = to_sql(query, dialect)
         sql[dialect] = {"where": where, "params": [_json_value(p) for p in params]}
-    advice = query.warnings + [{"field": "deleted_at", "message": w} for w in warnings(query)]
+    advice = query.warnings
     return 0, {
         "canonical": to_query_string(query),
         "ast": ast_json(query),
