@@ -155,7 +155,7 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
 
     if args.store == "memory":
         return MemoryStore(world if world is not None else demo_world(progress)), notes
-    from .streams.sqlstore import PostgresStore, SQLiteStore
+    from .streams import PostgresStore, SQLiteStore
 
     if args.store == "postgresql":
         if not args.dsn:
