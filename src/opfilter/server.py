@@ -94,6 +94,7 @@ class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     default_request_version = "HTTP/1.1"  # errors get a status line, never HTTP/0.9 bare
     timeout = 10  # seconds a connection may sit idle or half-sent before it is dropped
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stall
     server: _ThreadingServer
 
     def handle(self) -> None:
