@@ -223,6 +223,7 @@ def main() -> int:
             and not Path(sys.executable).with_name("gunicorn").exists():
         raise SystemExit("gunicorn is not installed: pip install -e '.[bench]'")
 
+    load_start = os.getloadavg()[0]
     rng = random.Random(7)
     mix = make_requests(rng, args.requests)
     print("building the demo world and the reference answers …", flush=True)
@@ -285,7 +286,9 @@ def main() -> int:
             f"{HEADING}\n\n`python benchmarks/load_test.py --clients {args.clients} "
             f"--seconds {args.seconds:.0f}` — the demo world (120,000 rows), a mix of "
             f"{args.requests} valid and invalid requests, every answer checked against the "
-            f"in-memory reference; {os.cpu_count()} CPUs shared by the clients and the server "
+            f"in-memory reference; {os.cpu_count()} CPUs shared by the clients and the server, "
+            f"load average {load_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the "
+            "end (other jobs share the machine) "
             "(the load generator is Python threads on the same machine, so absolute numbers "
             "are a floor).  `serve` is `opfilter serve` (one process: 8 workers, 64 "
             "connections, pool of 8); `gunicorn-wN` is `gunicorn --preload -w N -k gthread "
