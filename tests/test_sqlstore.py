@@ -242,7 +242,9 @@ def _assert_coverage(stats: Counter[str]) -> None:
     total = sum(v for k, v in stats.items() if k.isdigit())
     for status in ("200", "400", "401", "403", "404"):
         assert stats[status] > 0, stats
-    assert stats["200 with rows"] >= max(30, total // 40), stats
+    # at least 1 in 60 answers is a page with rows (about 1 in 40 is typical; the share
+    # moves with the request strategy, so the bound leaves room below it)
+    assert stats["200 with rows"] >= max(30, total // 60), stats
 
 
 def test_sqlite_store_matches_memory_store() -> None:
