@@ -9,21 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .errors import INVALID_DATA_MESSAGE
+from .errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, compact_json
 from .streams.endpoint import Response, handle
 from .streams.store import Store
 
-__all__ = ["make_app", "serve_command"]
+__all__ = ["demo_app", "make_app", "serve_command"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -52,13 +49,47 @@ def make_app(store: Store) -> WSGIApp:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         ]
-        response: Response = handle(store, method, path, query, headers)
+        if path == OPENAPI_PATH:
+            response = _openapi(method)
+        else:
+            response = handle(store, method, path, query, headers)
         reason = HTTPStatus(response.status).phrase
         headers_out = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers_out)
         return [response.body]
 
     return app
+
+
+OPENAPI_PATH = "/openapi.json"
+
+
+def _openapi(method: str) -> Response:
+    """``GET /openapi.json``: the OpenAPI document of both endpoints, no authentication."""
+    from .streams.endpoint import error_response
+    from .streams.openapi import openapi_document
+
+    if method != "GET":
+        return error_response("method_not_allowed")
+    global _openapi_body
+    if _openapi_body is None:
+        _openapi_body = compact_json(openapi_document())
+    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body)
+
+
+_openapi_body: bytes | None = None
+
+
+def demo_app(db: str | None = None) -> WSGIApp:
+    """The WSGI app over the demo world (``opfilter serve`` with no ``--data``), for any
+    WSGI server: ``gunicorn 'opfilter.server:demo_app()'``,
+    ``waitress-serve --call opfilter.server:demo_app``.  The demo SQLite database is built
+    once into ``db`` (default: the user cache, see
+    :func:`opfilter.streams.demo.default_demo_path`) and reused."""
+    from .streams.demo import demo_store
+
+    store, _ = demo_store(db)
+    return make_app(store)
 
 
 class _Handler(WSGIRequestHandler):
@@ -122,14 +153,9 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     allow_reuse_address = True
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "opfilter"
-
-
 def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
     """The store the flags ask for, and lines to print about it."""
-    from .streams.demo import DEMO_VERSION, demo_world
+    from .streams.demo import demo_store, demo_world
     from .streams.store import MemoryStore
     from .streams.world import load_world
 
@@ -164,25 +190,9 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
                                         args.dsn), notes
     if world is not None:
         return SQLiteStore.from_world(world, args.db or ":memory:"), notes
-    path = Path(args.db) if args.db else _cache_dir() / f"demo-{DEMO_VERSION}.sqlite3"
-    if path.exists():
-        try:
-            store = SQLiteStore(path)
-            if store.count() > 0:
-                notes.append(f"demo database: {path} (built earlier)")
-                return store, notes
-            store.close()
-        except sqlite3.DatabaseError:
-            pass  # not a database of ours (corrupt, truncated): build it again
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    if tmp.exists():
-        tmp.unlink()
-    SQLiteStore.from_world(demo_world(progress), tmp).close()
-    tmp.replace(path)
-    notes.append(f"demo database: {path} (built now)")
-    return SQLiteStore(path), notes
+    store, built = demo_store(args.db or None, progress)
+    notes.append(f"demo database: {store.path} ({'built now' if built else 'built earlier'})")
+    return store, notes
 
 
 def serve_command(args: argparse.Namespace) -> int:

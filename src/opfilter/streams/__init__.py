@@ -10,8 +10,11 @@ from ..nodes import Condition, Op
 from ..schema import EnumParam, Filter, Limit, Offset, Schema
 
 if TYPE_CHECKING:
+    from .demo import DEMO_TOKENS, demo_store, demo_world
     from .endpoint import Response, handle, warnings
     from .model import InvalidRow, ProductionPlanStream
+    from .openapi import openapi_document
+    from .sqlstore import PostgresStore, SQLiteStore
     from .store import MemoryStore, Store
     from .world import (
         Company,
@@ -27,26 +30,38 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DELETED_CHOICES",
+    "DEMO_TOKENS",
     "SCHEMA",
     "Company",
     "FixtureError",
     "InvalidRow",
     "MemoryStore",
+    "PostgresStore",
     "ProductionPlanStream",
     "Project",
     "Response",
+    "SQLiteStore",
     "Store",
     "User",
     "World",
+    "demo_store",
+    "demo_world",
     "dump_world",
     "dumps_world",
     "handle",
     "load_world",
     "loads_world",
+    "openapi_document",
     "warnings",
 ]
 
 _LAZY = {
+    "DEMO_TOKENS": "demo",
+    "demo_store": "demo",
+    "demo_world": "demo",
+    "openapi_document": "openapi",
+    "PostgresStore": "sqlstore",
+    "SQLiteStore": "sqlstore",
     "Response": "endpoint",
     "handle": "endpoint",
     "warnings": "endpoint",
