@@ -82,11 +82,13 @@ class Span:
         return self.start + 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Condition:
     """``field op operands``: one occurrence of one filter parameter.
 
     ``spans`` has one entry per operand (empty when the condition was built by hand).
+    Equality is type-aware: ``1``, ``True`` and ``Decimal(1)`` are different operands,
+    and so are a ``date`` and a ``datetime``.
     """
 
     field: str
@@ -97,3 +99,17 @@ class Condition:
     def __post_init__(self) -> None:
         if not isinstance(self.operands, tuple):
             object.__setattr__(self, "operands", tuple(self.operands))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return (
+            self.field == other.field
+            and self.op is other.op
+            and len(self.operands) == len(other.operands)
+            and all(type(a) is type(b) and a == b
+                    for a, b in zip(self.operands, other.operands, strict=True))
+        )
+
+    def __hash__(self) -> int:  # equal conditions have equal plain tuples
+        return hash((self.field, self.op, self.operands))

@@ -66,9 +66,16 @@ class Query:
             if unknown:
                 raise ValueError(f"not plain parameters of this schema: {sorted(unknown)}")
         conds = tuple(conditions)
+        failures: list[dict[str, str]] = []
         for c in conds:
-            if c.field not in schema.filter_by_name:
+            f = schema.filter_by_name.get(c.field)
+            if f is None:
                 raise ValueError(f"{c.field!r} is not a filter field of this schema")
+            problem = f.problem(c.op, c.operands)  # the checks parse_query makes
+            if problem is not None:
+                failures.append({"field": f.name, "message": f"{f.name}: {problem}"})
+        if failures:
+            raise InvalidQuery(failures)
         self._fill(schema, conds, params)
 
     def _fill(

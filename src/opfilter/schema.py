@@ -32,12 +32,13 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
+from .lowering import is_empty_range, lower_condition
 from .nodes import LIST_OPS, NULL_OPS, Condition, Op, Value
 from .values import (
     INT64_MAX,
     INT64_MIN,
     BadValue,
-    day_bounds,
+    decimal_digits,
     parse_date,
     parse_datetime,
     parse_decimal,
@@ -77,6 +78,26 @@ _ALL_OPS = frozenset(Op)
 _EQUALITY_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
 
 TypeName: TypeAlias = Type | Literal["int", "decimal", "date", "datetime", "string", "bool", "enum"]
+
+
+def _check_words(owner: str, choices: tuple[str, ...]) -> None:
+    """SPEC §3: enum words are written bare, so each must read back as itself."""
+    for word in choices:
+        if not isinstance(word, str) or not word or word == "null" or any(
+            ch in word for ch in ',": '
+        ) or not _encodable(word):
+            raise ValueError(
+                f"{owner}: choice {word!r} cannot be written bare in a query string "
+                "(it must be non-empty text, not 'null', and hold no ',', '\"', ':' or space)"
+            )
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _ops_text(ops: frozenset[Op]) -> str:
@@ -126,8 +147,10 @@ class Filter:
                 f"{', '.join(sorted(op.value for op in bad))}"
             )
         object.__setattr__(self, "ops", frozenset(self.ops))
-        if kind is Type.ENUM and not self.choices:
-            raise ValueError(f"enum field {self.name!r} needs choices")
+        if kind is Type.ENUM:
+            if not self.choices:
+                raise ValueError(f"enum field {self.name!r} needs choices")
+            _check_words(f"enum field {self.name!r}", self.choices)
         if kind is Type.INT:
             if self.min is None:
                 object.__setattr__(self, "min", INT64_MIN)
@@ -162,11 +185,29 @@ class Filter:
 
     def check(self, op: Op, operands: tuple[Value, ...]) -> str | None:
         """Whole-condition checks after typing; the problem in words, or ``None``."""
-        if op is Op.BT:
-            lo, hi = operands
-            if _bt_empty(lo, hi):
-                return "is an empty interval: its lower bound is after its upper bound"
+        if op is Op.BT and is_empty_range(
+            lower_condition(op, operands, self.kind is Type.DATETIME)
+        ):
+            return "is an empty interval: its lower bound is after its upper bound"
         return None
+
+    def problem(self, op: Op, operands: tuple[Value, ...]) -> str | None:
+        """Everything that makes ``op operands`` invalid for this field, in words, or
+        ``None``: the operator and operand count, each operand's type and range, ``null``
+        and ``bt``'s emptiness.  What :class:`~opfilter.query.Query` checks for conditions
+        built by hand (parsed ones were typed by :meth:`convert`)."""
+        problem = shape_problem(self, op, len(operands))
+        if problem is not None:
+            return problem
+        for v in operands:
+            if v is None:
+                if not self.nullable:
+                    return f"null is not allowed: {self.name} is never null"
+                continue
+            bad = _operand_problem(self, v)
+            if bad is not None:
+                return f"operand {v!r} {bad}"
+        return null_problem(op, operands) or self.check(op, operands)
 
 
 def _convert_int(f: Filter, text: str) -> int:
@@ -186,6 +227,8 @@ def _convert_decimal(f: Filter, text: str) -> Decimal:
 def _convert_string(f: Filter, text: str) -> str:
     if "\x00" in text:
         raise BadValue("contains a NUL character, which no value may hold")
+    if not text.isascii() and not _encodable(text):
+        raise BadValue("contains a lone surrogate, which is not text")
     return text
 
 
@@ -214,19 +257,40 @@ _CONVERTERS: dict[Type, Callable[[Filter, str], Value]] = {
 }
 
 
-def _bt_empty(lo: Value, hi: Value) -> bool:
-    """SPEC §2: bt's interval is empty when its lower bound is after its upper bound.
-    On a datetime field a bare date is a whole UTC day: ``lo`` counts from its start,
-    ``hi`` up to (not including) its end."""
-    if isinstance(lo, datetime) or isinstance(hi, datetime):
-        assert isinstance(lo, date)
-        assert isinstance(hi, date)
-        low = lo if isinstance(lo, datetime) else day_bounds(lo)[0]
-        if isinstance(hi, datetime):
-            return low > hi
-        end = day_bounds(hi)[1]
-        return end is not None and low >= end
-    return lo > hi  # type: ignore[operator]
+def _operand_problem(f: Filter, v: Value) -> str | None:
+    """Why the typed value ``v`` (not ``None``) is not an operand of ``f``, or ``None``."""
+    kind = f.kind
+    ok: bool
+    if kind is Type.INT:
+        ok = type(v) is int
+    elif kind is Type.DECIMAL:
+        ok = isinstance(v, Decimal) and v.is_finite()
+    elif kind is Type.DATE:
+        ok = type(v) is date
+    elif kind is Type.DATETIME:
+        ok = type(v) is date or isinstance(v, datetime)
+    elif kind is Type.BOOL:
+        ok = isinstance(v, bool)
+    else:
+        ok = isinstance(v, str)
+    if not ok:
+        return f"is not a value of a {kind.value} field"
+    if kind is Type.INT or kind is Type.DECIMAL:
+        assert isinstance(v, int | Decimal)
+        if (f.min is not None and v < f.min) or (f.max is not None and v > f.max):
+            return f"is out of range for {f.name}"
+        if (kind is Type.DECIMAL and f.max_digits is not None
+                and decimal_digits(Decimal(v)) > f.max_digits):
+            return f"has more than {f.max_digits} significant digits"
+    elif kind is Type.ENUM and v not in f.choices:
+        return f"is not one of {', '.join(f.choices)}"
+    elif kind is Type.STRING:
+        assert isinstance(v, str)
+        try:
+            _convert_string(f, v)
+        except BadValue as e:
+            return str(e)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +321,7 @@ class EnumParam:
     implies: Mapping[str, tuple[Condition, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_words(f"parameter {self.name!r}", self.choices)
         if self.default not in self.choices:
             raise ValueError(f"parameter {self.name!r}: default {self.default!r} not a choice")
         object.__setattr__(self, "implies", MappingProxyType(dict(self.implies)))

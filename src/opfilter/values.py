@@ -16,6 +16,7 @@ __all__ = [
     "INT64_MIN",
     "BadValue",
     "day_bounds",
+    "decimal_digits",
     "format_date",
     "format_datetime",
     "format_decimal",
@@ -68,11 +69,16 @@ def parse_decimal(text: str, max_digits: int | None = None) -> Decimal:
     if _DECIMAL.match(text) is None:
         raise BadValue(f"is not a decimal number: expected {DECIMAL_EXPECTED}")
     d = Decimal(text)
-    if max_digits is not None:
-        digits = len(d.normalize().as_tuple().digits) if d else 1
-        if digits > max_digits:
-            raise BadValue(f"has more than {max_digits} significant digits")
+    if max_digits is not None and decimal_digits(d) > max_digits:
+        raise BadValue(f"has more than {max_digits} significant digits")
     return d
+
+
+def decimal_digits(d: Decimal) -> int:
+    """Significant digits, counted exactly (``normalize()`` would round to the context's
+    28 digits first); trailing zeros do not count, zero has one."""
+    digits = "".join(map(str, d.as_tuple().digits)).strip("0")
+    return len(digits) or 1
 
 
 def parse_date(text: str) -> date:

@@ -1,8 +1,9 @@
-"""Query → an in-memory predicate ``row -> bool`` (SPEC §2 and §7): the oracle backend.
+"""Query → an in-memory predicate ``row -> bool`` (SPEC §2 and §7).
 
-Compiled once: every condition becomes one small closure over precomputed operands (sets
-for ``eq``/``in``, day bounds for date operands on datetime fields), and the conditions
-are joined into one row function, so calling the predicate never looks at the AST again.
+A renderer of :mod:`opfilter.lowering`: every lowered condition becomes one small closure
+over precomputed values (sets for points, bounds for intervals), and the conditions are
+joined into one row function, so calling the predicate never looks at the AST again.
+(The oracle the backends are tested against is :func:`opfilter.lowering.evaluate`.)
 
 A row is a mapping or an object read by attribute; a missing field is NULL.  Datetime
 values in rows may be naive (taken as UTC) or aware in any zone: comparisons are by
@@ -18,19 +19,20 @@ list comprehension.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from itertools import compress
 from operator import attrgetter, is_, is_not, methodcaller
-from typing import Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never, cast
 
-from ..nodes import Condition, Op, Value
+from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
 from ..schema import Type
-from ..values import day_bounds
 
-__all__ = ["Predicate", "compile_condition", "to_predicate"]
+if TYPE_CHECKING:
+    from ..query import Query
 
-UTC = UTC
+__all__ = ["Predicate", "render", "to_predicate"]
+
 Test = Callable[[Any], bool]
 """A test of one field's value (``None`` is NULL)."""
 Access = Literal["auto", "mapping", "attribute"] | Callable[[Any, str], Any]
@@ -58,21 +60,14 @@ def _aware(v: datetime) -> datetime:
     return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
 
 
-# -- one condition --------------------------------------------------------------------------
+# -- rendering one meaning (lowering.py) to a test ---------------------------------------------
 
 
-def _split(operands: tuple[Value, ...], datetimes: bool) -> tuple[frozenset[Any], list[Any]]:
-    """``eq`` items as exact values (a set; ``None`` for null) and whole UTC days."""
-    if not datetimes:
-        return frozenset(operands), []
-    exact = frozenset(x for x in operands if type(x) is not date)
-    days = [day_bounds(x) for x in operands if isinstance(x, date) and type(x) is date]
-    return exact, days
-
-
-def _membership(exact: frozenset[Any], days: list[Any], datetimes: bool) -> Test:
-    """``v`` equals some item: an exact value, or a time within one of the days."""
-    if not days:
+def _member(m: Member | NotMember, datetimes: bool) -> Test:
+    """``v`` equals a point, lies in an interval, or is NULL when ``m.null``."""
+    exact = frozenset(m.points) | ({None} if m.null else frozenset())
+    intervals = tuple(_within(i, datetimes) for i in m.intervals)
+    if not intervals:
         if exact == {None}:
             return _is_null
         if not datetimes:
@@ -82,64 +77,72 @@ def _membership(exact: frozenset[Any], days: list[Any], datetimes: bool) -> Test
     def test(v: Any) -> bool:
         if v is None:
             return None in exact
-        if v.tzinfo is None:
+        if datetimes and v.tzinfo is None:
             v = _aware(v)
-        if v in exact:
+        if v in exact:  # an aware datetime equals any other for the same instant
             return True
-        return any(s <= v and (e is None or v < e) for s, e in days)
+        return any(inside(v) for inside in intervals)
 
     return test
 
 
-def _bound(op: Op, x: Any, datetimes: bool) -> Test:
-    """``gt gte lt lte`` against one operand; a day operand reads as SPEC §2 says."""
-    if datetimes:
-        if type(x) is date:
-            start, end = day_bounds(x)
-            # gt: v ≥ D1, gte: v ≥ D0, lt: v < D0, lte: v < D1 (D1 None: unbounded)
-            if op is Op.GT or op is Op.LTE:
-                if end is None:
-                    return _never if op is Op.GT else _not_null
-                x, op = end, (Op.GTE if op is Op.GT else Op.LT)
-            else:
-                x = start
-        if op is Op.GT:
-            return lambda v: v is not None and _aware(v) > x
-        if op is Op.GTE:
-            return lambda v: v is not None and _aware(v) >= x
-        if op is Op.LT:
-            return lambda v: v is not None and _aware(v) < x
-        return lambda v: v is not None and _aware(v) <= x
-    if op is Op.GT:
-        return lambda v: v is not None and v > x
-    if op is Op.GTE:
-        return lambda v: v is not None and v >= x
-    if op is Op.LT:
-        return lambda v: v is not None and v < x
-    return lambda v: v is not None and v <= x
+def _within(interval: Interval, datetimes: bool) -> Test:
+    """A non-NULL value inside ``interval`` (naive datetimes read as UTC)."""
+    lo, hi = interval.lower, interval.upper
+    if lo is None and hi is None:
+        return _not_null
+    a: Any = None if lo is None else lo.value
+    b: Any = None if hi is None else hi.value
+    fix = _aware if datetimes else None
+    if fix is not None:
+        if hi is None:
+            assert lo is not None
+            if lo.inclusive:
+                return lambda v: v is not None and fix(v) >= a
+            return lambda v: v is not None and fix(v) > a
+        if lo is None:
+            if hi.inclusive:
+                return lambda v: v is not None and fix(v) <= b
+            return lambda v: v is not None and fix(v) < b
+        if lo.inclusive and not hi.inclusive:  # a whole day
+            return lambda v: v is not None and a <= fix(v) < b
+        low_ok, high_ok = lo.admits_above, hi.admits_below
+        return lambda v: v is not None and low_ok(fix(v)) and high_ok(fix(v))
+    if hi is None:
+        assert lo is not None
+        if lo.inclusive:
+            return lambda v: v is not None and v >= a
+        return lambda v: v is not None and v > a
+    if lo is None:
+        if hi.inclusive:
+            return lambda v: v is not None and v <= b
+        return lambda v: v is not None and v < b
+    if lo.inclusive and hi.inclusive:
+        return lambda v: v is not None and a <= v <= b
+    low_ok, high_ok = lo.admits_above, hi.admits_below
+    return lambda v: v is not None and low_ok(v) and high_ok(v)
 
 
-def compile_condition(c: Condition, kind: Type) -> Test:
-    """One condition → a test of its field's value (naive datetimes read as UTC)."""
+def render(meaning: Meaning, kind: Type) -> Test:
+    """One lowered condition → a test of its field's value."""
     datetimes = kind is Type.DATETIME
-    op, xs = c.op, c.operands
-    match op:
-        case Op.EQ | Op.IN:
-            return _membership(*_split(xs, datetimes), datetimes)
-        case Op.NEQ | Op.NIN:
-            exact, days = _split(xs, datetimes)
-            if exact == {None} and not days:
+    match meaning:
+        case Member():
+            return _member(meaning, datetimes)
+        case NotMember(points=points, intervals=intervals, null=null):
+            if not intervals and not datetimes:
+                refused = frozenset(points) | ({None} if null else frozenset())
+                return lambda v: v not in refused
+            if not points and not intervals and null:
                 return _not_null
-            if not datetimes:
-                return lambda v: v not in exact
-            inner = _membership(exact, days, datetimes)
+            inner = _member(meaning, datetimes)
             return lambda v: not inner(v)
-        case Op.GT | Op.GTE | Op.LT | Op.LTE:
-            return _bound(op, xs[0], datetimes)
-        case Op.BT:
-            low, high = _bound(Op.GTE, xs[0], datetimes), _bound(Op.LTE, xs[1], datetimes)
-            return lambda v: low(v) and high(v)
-    raise AssertionError(f"unhandled operator {op!r}")  # pragma: no cover
+        case Within(interval=interval):
+            return _within(interval, datetimes)
+        case Never():
+            return _never
+        case _:  # pragma: no cover
+            assert_never(meaning)
 
 
 # -- a whole query ------------------------------------------------------------------------
@@ -240,7 +243,7 @@ def _passes(conds: tuple[tuple[str, Test, bool], ...], read: str, out: list[Any]
     return out
 
 
-def to_predicate(query: Any, *, access: Access = "auto") -> Predicate:
+def to_predicate(query: Query, *, access: Access = "auto") -> Predicate:
     """Compile ``query`` (its filters and implied conditions such as ``deleted``) to a
     predicate: ``pred(row) -> bool`` and ``pred.select(rows) -> list``.
 
@@ -250,8 +253,8 @@ def to_predicate(query: Any, *, access: Access = "auto") -> Predicate:
     schema = query.schema
     conds = []
     for c in query.all_conditions():
-        kind = schema.field(c.field).kind
-        test = compile_condition(c, kind)
+        f = schema.field(c.field)
+        test = render(lower(f, c).meaning, f.kind)
         # set.__contains__ and the like are C functions: select() can stay in C for them
         c_level = not hasattr(test, "__code__")
         conds.append((c.field, test, c_level))

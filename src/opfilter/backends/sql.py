@@ -66,27 +66,42 @@ PostgreSQL's ``numeric`` is exact and needs none of this.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, assert_never
 
+from ..lowering import (
+    Bound,
+    Interval,
+    Meaning,
+    Member,
+    Never,
+    NotMember,
+    Scalar,
+    Within,
+    lower_condition,
+)
 from ..nodes import Op, Value
 from ..schema import Filter, Type
-from ..values import day_bounds
 
 if TYPE_CHECKING:
     from ..query import Query
 
 __all__ = [
-    "OPERATORS",
     "POSTGRESQL_TYPES",
     "SQLITE_TYPES",
+    "DatetimeText",
     "Dialect",
+    "Paramstyle",
     "SqlParam",
+    "narrow_real",
     "quote_identifier",
     "real_domain",
+    "real_neighbours",
+    "render",
     "sqlite_datetime",
     "sqlite_value",
     "to_sql",
@@ -123,11 +138,16 @@ POSTGRESQL_TYPES: Mapping[Type, str] = MappingProxyType({
 # -- values ------------------------------------------------------------------------------
 
 
-def sqlite_datetime(value: datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (a naive datetime is taken as UTC)."""
+def sqlite_datetime(value: datetime, style: DatetimeText = "fixed") -> str:
+    """The UTC text SQLite stores (a naive datetime is taken as UTC): ``"fixed"`` is
+    ``YYYY-MM-DD HH:MM:SS.ffffff``; ``"isoformat"`` omits the fraction when it is zero, as
+    Django and ``sqlite3``'s default adapter write naive datetimes.  Each style is in text
+    order = time order, as long as one column holds one style only."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    if style == "fixed":
+        return value.isoformat(" ", "microseconds")
+    return value.isoformat(" ")
 
 
 _FLOOR15 = Context(prec=15, rounding=ROUND_FLOOR)
@@ -158,7 +178,9 @@ def real_neighbours(value: Decimal) -> tuple[Decimal | None, Decimal | None]:
     return (lo if lo > -_REAL_MAX else None), (hi if hi < _REAL_MAX else None)
 
 
-def sqlite_value(kind: Type | Filter, value: Value) -> int | float | str | None:
+def sqlite_value(
+    kind: Type | Filter, value: Value, datetimes: DatetimeText = "fixed"
+) -> int | float | str | None:
     """A row value as SQLite stores it for :func:`to_sql` (``None`` stays NULL).
 
     Raises :class:`ValueError` for a decimal outside the REAL domain (see the module
@@ -181,7 +203,7 @@ def sqlite_value(kind: Type | Filter, value: Value) -> int | float | str | None:
         case Type.DATE if type(value) is date:
             return value.isoformat()
         case Type.DATETIME if isinstance(value, datetime):
-            return sqlite_datetime(value)
+            return sqlite_datetime(value, datetimes)
         case Type.STRING | Type.ENUM if isinstance(value, str):
             return value
         case Type.BOOL if isinstance(value, bool):
@@ -189,116 +211,122 @@ def sqlite_value(kind: Type | Filter, value: Value) -> int | float | str | None:
     raise TypeError(f"{value!r} is not a value of a {kind.value} field")
 
 
-# Normalized operands.  An operand denotes a set of column values:
-#   (_POINT, p)        exactly the value bound as p
-#   (_DAY, p0, p1)     [p0, p1), p1 None when unbounded (the last day)
-#   (_GAP, lo, hi)     no stored value, strictly between the bound values lo and hi
-#                      (None: no such neighbour) — decimals outside SQLite's REAL domain
-_POINT, _DAY, _GAP = 0, 1, 2
-
-
-def _bad(kind: Type, value: Value) -> TypeError:
-    return TypeError(f"{value!r} is not an operand of a {kind.value} field")
-
-
-def _norm_sqlite(kind: Type, v: Value) -> tuple[int, SqlParam | None, SqlParam | None]:
-    if kind is Type.INT:
-        if type(v) is not int:
-            raise _bad(kind, v)
-        return _POINT, v, None
-    if kind is Type.DATETIME:
-        if isinstance(v, datetime):
-            return _POINT, sqlite_datetime(v), None
-        if type(v) is not date:
-            raise _bad(kind, v)
-        start, end = day_bounds(v)
-        return _DAY, sqlite_datetime(start), None if end is None else sqlite_datetime(end)
-    if kind is Type.DECIMAL:
-        if not isinstance(v, Decimal):
-            raise _bad(kind, v)
-        if real_domain(v):
-            return _POINT, float(v), None
-        lo, hi = real_neighbours(v)
-        return _GAP, None if lo is None else float(lo), None if hi is None else float(hi)
-    if kind is Type.DATE:
-        if type(v) is not date:
-            raise _bad(kind, v)
-        return _POINT, v.isoformat(), None
-    if kind is Type.BOOL:
-        if not isinstance(v, bool):
-            raise _bad(kind, v)
-        return _POINT, int(v), None
-    if not isinstance(v, str):
-        raise _bad(kind, v)
-    return _POINT, v, None
-
-
-def _norm_postgresql(kind: Type, v: Value) -> tuple[int, SqlParam | None, SqlParam | None]:
-    if kind is Type.DATETIME:
-        if isinstance(v, datetime):
-            return _POINT, v if v.tzinfo is not None else v.replace(tzinfo=UTC), None
-        if type(v) is not date:
-            raise _bad(kind, v)
-        start, end = day_bounds(v)
-        return _DAY, start, end
-    if kind is Type.INT:
-        ok = type(v) is int
-    elif kind is Type.DECIMAL:
-        ok = isinstance(v, Decimal)
-    elif kind is Type.DATE:
-        ok = type(v) is date
-    elif kind is Type.BOOL:
-        ok = isinstance(v, bool)
-    else:
-        ok = isinstance(v, str)
-    if not ok or v is None:
-        raise _bad(kind, v)
-    return _POINT, v, None
-
-
 # -- dialects ----------------------------------------------------------------------------
 
+Paramstyle: TypeAlias = Literal["qmark", "format"]
+DatetimeText: TypeAlias = Literal["fixed", "isoformat"]
 
+
+def _bind_postgresql(kind: Type, v: Scalar) -> SqlParam:
+    return v  # aware datetimes (lowered to UTC), dates, Decimals, ints, str, bool
+
+
+def _bind_sqlite(kind: Type, v: Scalar) -> SqlParam:
+    if kind is Type.DATETIME:
+        assert isinstance(v, datetime)
+        return sqlite_datetime(v)
+    if kind is Type.DECIMAL:
+        assert isinstance(v, Decimal)
+        return float(v)  # in the REAL domain (see narrow_real)
+    if kind is Type.DATE:
+        assert isinstance(v, date)
+        return v.isoformat()
+    if kind is Type.BOOL:
+        assert isinstance(v, bool)
+        return int(v)
+    return v
+
+
+def _bind_sqlite_isoformat(kind: Type, v: Scalar) -> SqlParam:
+    if kind is Type.DATETIME:
+        assert isinstance(v, datetime)
+        return sqlite_datetime(v, "isoformat")
+    return _bind_sqlite(kind, v)
+
+
+@dataclass(frozen=True, slots=True)
 class _Dialect:
-    __slots__ = ("distinct", "mark", "name", "norm", "percent")
-
-    def __init__(
-        self,
-        name: str,
-        mark: str,
-        distinct: str,
-        percent: bool,
-        norm: Callable[[Type, Value], tuple[int, SqlParam | None, SqlParam | None]],
-    ) -> None:
-        self.name = name
-        self.mark = mark
-        self.distinct = distinct  # NULL-safe "<>": true when the column is NULL
-        self.percent = percent  # whether a literal % must be written %%
-        self.norm = norm
+    name: str
+    mark: str  # the placeholder
+    distinct: str  # NULL-safe "<>": true when the column is NULL
+    percent: bool  # whether a literal % must be written %% (the "format" paramstyle)
+    bind: Callable[[Type, Scalar], SqlParam]
+    real: bool  # decimals are stored as REAL: operands are narrowed to its domain
 
 
-_DIALECTS: dict[str, _Dialect] = {
-    "sqlite": _Dialect("sqlite", "?", "IS NOT", False, _norm_sqlite),
-    "postgresql": _Dialect("postgresql", "%s", "IS DISTINCT FROM", True, _norm_postgresql),
+_BINDS = {
+    ("sqlite", "fixed"): _bind_sqlite,
+    ("sqlite", "isoformat"): _bind_sqlite_isoformat,
+    ("postgresql", "fixed"): _bind_postgresql,
 }
+_DISTINCT = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
+_MARKS = {"qmark": "?", "format": "%s"}
+_DEFAULT_PARAMSTYLE: dict[str, Paramstyle] = {"sqlite": "qmark", "postgresql": "format"}
 
 
-def quote_identifier(name: str, dialect: Dialect = "sqlite") -> str:
-    """``name`` as a double-quoted SQL identifier (``"`` doubled; ``%`` doubled for
-    psycopg).  A NUL character cannot be quoted and raises :class:`ValueError`."""
+@lru_cache(maxsize=16)
+def _dialect(name: str, paramstyle: str | None, datetimes: str) -> _Dialect:
+    """The rendering settings, checked: no combination of options gives wrong SQL."""
+    if name not in _DISTINCT:
+        raise ValueError(f"unknown SQL dialect {name!r}: expected 'sqlite' or 'postgresql'")
+    style = paramstyle or _DEFAULT_PARAMSTYLE[name]
+    if style not in _MARKS or (name == "postgresql" and style != "format"):
+        allowed = "'qmark' or 'format'" if name == "sqlite" else "'format' (psycopg's %s)"
+        raise ValueError(f"unknown paramstyle {paramstyle!r} for {name}: expected {allowed}")
+    bind = _BINDS.get((name, datetimes))
+    if bind is None:
+        raise ValueError(
+            f"unknown datetime storage {datetimes!r} for {name}: expected 'fixed'"
+            + (" or 'isoformat'" if name == "sqlite" else " (PostgreSQL binds timestamptz)")
+        )
+    return _Dialect(name, _MARKS[style], _DISTINCT[name], style == "format", bind,
+                    real=name == "sqlite")
+
+
+def quote_identifier(name: str, dialect: Dialect = "sqlite", *,
+                     paramstyle: Paramstyle | None = None) -> str:
+    """``name`` as a double-quoted SQL identifier (``"`` doubled; ``%`` doubled for the
+    "format" paramstyle, as psycopg and Django expect).  An empty name or one holding a
+    NUL character cannot be quoted and raises :class:`ValueError`."""
+    return _quote(name, _dialect(dialect, paramstyle, "fixed").percent)
+
+
+def _quote(name: str, percent: bool) -> str:
     if "\x00" in name or not name:
         raise ValueError(f"not a usable SQL identifier: {name!r}")
     quoted = '"' + name.replace('"', '""') + '"'
-    if _DIALECTS[dialect].percent:
-        quoted = quoted.replace("%", "%%")
-    return quoted
+    return quoted.replace("%", "%%") if percent else quoted
 
 
-# -- one condition -----------------------------------------------------------------------
+# -- rendering one meaning (lowering.py) ---------------------------------------------------
+# A fragment carries its precedence, so parentheses come from structure: an OR inside an
+# AND is wrapped (needed), an AND inside an OR too (for the reader); equal ones flatten.
 
-Fragment: TypeAlias = tuple[str, tuple[SqlParam, ...]]
-_TRUE: Fragment = ("1 = 1", ())
-_FALSE: Fragment = ("1 = 0", ())
+_ATOM, _AND, _OR = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Sql:
+    text: str
+    params: tuple[SqlParam, ...]
+    prec: int = _ATOM
+
+
+_TRUE = _Sql("1 = 1", ())
+_FALSE = _Sql("1 = 0", ())
+
+
+def _join(parts: list[_Sql], prec: int) -> _Sql:
+    if len(parts) == 1:
+        return parts[0]
+    word = " AND " if prec == _AND else " OR "
+    texts = [p.text if p.prec in (_ATOM, prec) else f"({p.text})" for p in parts]
+    return _Sql(word.join(texts), tuple(x for p in parts for x in p.params), prec)
+
+
+def _wrapped(frag: _Sql) -> _Sql:
+    """An OR fragment in parentheses, so that it can be joined with AND as it is."""
+    return _Sql(f"({frag.text})", frag.params) if frag.prec == _OR else frag
 
 
 @lru_cache(maxsize=256)
@@ -306,232 +334,182 @@ def _marks(mark: str, n: int) -> str:
     return ", ".join([mark] * n)
 
 
-def _split(
-    d: _Dialect, kind: Type, operands: tuple[Value, ...]
-) -> tuple[list[SqlParam], list[tuple[SqlParam, SqlParam | None]], bool]:
-    """eq/in items → (exact points, day ranges, whether null is listed); gaps match nothing."""
-    points: list[SqlParam] = []
-    days: list[tuple[SqlParam, SqlParam | None]] = []
-    null = False
-    for v in operands:
-        if v is None:
-            null = True
-            continue
-        tag, a, b = d.norm(kind, v)
-        if tag == _POINT:
-            assert a is not None
-            points.append(a)
-        elif tag == _DAY:
-            assert a is not None
-            days.append((a, b))
-    return points, days, null
+def narrow_real(meaning: Meaning) -> Meaning:
+    """SQLite REAL holds decimals of at most 15 significant digits (see the module
+    docstring): a point outside that domain equals no stored value, and a bound outside it
+    moves to its nearest domain neighbour, so the comparison stays exact."""
+
+    def inside(points: tuple[Scalar, ...]) -> tuple[Scalar, ...]:
+        return tuple(p for p in points if real_domain(p))  # type: ignore[arg-type]
+
+    def low(b: Bound | None) -> Bound | Never | None:
+        if b is None or real_domain(b.value):
+            return b
+        hi = real_neighbours(b.value)[1]
+        return Never() if hi is None else Bound(hi, True)
+
+    def high(b: Bound | None) -> Bound | Never | None:
+        if b is None or real_domain(b.value):
+            return b
+        lo = real_neighbours(b.value)[0]
+        return Never() if lo is None else Bound(lo, True)
+
+    match meaning:
+        case Member(points=points, null=null):
+            return Member(inside(points), (), null)
+        case NotMember(points=points, null=null):
+            return NotMember(inside(points), (), null)
+        case Within(interval=Interval(lower=lo, upper=hi)):
+            a, b = low(lo), high(hi)
+            if isinstance(a, Never) or isinstance(b, Never):
+                return Never()
+            return Within(Interval(a, b))
+        case Never():
+            return meaning
+        case _:  # pragma: no cover
+            assert_never(meaning)
 
 
-def _membership(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    """``eq`` and ``in``: some item equals the value (a day: contains it; null: NULL)."""
-    if len(operands) == 1 and operands[0] is not None:  # the common case, fast
-        tag, a, _ = d.norm(kind, operands[0])
-        if tag == _POINT:
-            assert a is not None
-            return f"{c} = {d.mark}", (a,)
-    elif len(operands) > 1 and None not in operands:  # an ``in`` list of points, fast
-        norm = d.norm
-        found: list[SqlParam] = []
-        for v in operands:
-            tag, a, _ = norm(kind, v)
-            if tag != _POINT:
-                break
-            assert a is not None
-            found.append(a)
-        else:  # what the general path below builds for points only
-            return f"{c} IN ({_marks(d.mark, len(found))})", tuple(found)
-    points, days, null = _split(d, kind, operands)
-    m = d.mark
-    parts: list[str] = []
-    params: list[SqlParam] = []
-    if points:
-        parts.append(f"{c} = {m}" if len(points) == 1 else f"{c} IN ({_marks(m, len(points))})")
-        params += points
-    for start, end in days:
-        if end is None:
-            parts.append(f"{c} >= {m}")
-            params.append(start)
-        else:
-            parts.append(f"{c} >= {m} AND {c} < {m}")
-            params += (start, end)
-    if null:
-        parts.append(f"{c} IS NULL")
-    if not parts:
-        return _FALSE
-    if len(parts) == 1:
-        return parts[0], tuple(params)
-    return "(" + " OR ".join(f"({p})" if " AND " in p else p for p in parts) + ")", tuple(params)
+class _Renderer:
+    """Renders meanings for one column of one field type in one dialect."""
+
+    __slots__ = ("c", "d", "kind")
+
+    def __init__(self, d: _Dialect, column: str, kind: Type) -> None:
+        self.d, self.c, self.kind = d, column, kind
+
+    def _bound(self, op: str, b: Bound) -> _Sql:
+        return _Sql(f"{self.c} {op} {self.d.mark}", (self.d.bind(self.kind, b.value),))
+
+    def _points(self, points: tuple[Scalar, ...], negated: bool) -> _Sql:
+        bind, c, m = self.d.bind, self.c, self.d.mark
+        params = tuple(bind(self.kind, p) for p in points)
+        if len(points) == 1:
+            return _Sql(f"{c} {'<>' if negated else '='} {m}", params)
+        return _Sql(f"{c} {'NOT IN' if negated else 'IN'} ({_marks(m, len(points))})", params)
+
+    def interval(self, i: Interval) -> _Sql:
+        """A non-NULL value inside ``i``."""
+        lo, hi = i.lower, i.upper
+        if lo is None and hi is None:
+            return _Sql(f"{self.c} IS NOT NULL", ())
+        if lo is not None and hi is not None and lo.inclusive and hi.inclusive:
+            m = self.d.mark
+            bind = self.d.bind
+            return _Sql(f"{self.c} BETWEEN {m} AND {m}",
+                        (bind(self.kind, lo.value), bind(self.kind, hi.value)))
+        parts = []
+        if lo is not None:
+            parts.append(self._bound(">=" if lo.inclusive else ">", lo))
+        if hi is not None:
+            parts.append(self._bound("<=" if hi.inclusive else "<", hi))
+        return _join(parts, _AND)
+
+    def outside(self, i: Interval) -> _Sql:
+        """A non-NULL value outside ``i`` (a NULL one makes it UNKNOWN)."""
+        parts = []
+        if i.lower is not None:
+            parts.append(self._bound("<" if i.lower.inclusive else "<=", i.lower))
+        if i.upper is not None:
+            parts.append(self._bound(">" if i.upper.inclusive else ">=", i.upper))
+        return _join(parts, _OR) if parts else _FALSE
+
+    def render(self, meaning: Meaning) -> _Sql:
+        match meaning:
+            case Member(points=points, intervals=intervals, null=null):
+                parts = [self._points(points, False)] if points else []
+                parts += [self.interval(i) for i in intervals]
+                if null:
+                    parts.append(_Sql(f"{self.c} IS NULL", ()))
+                return _join(parts, _OR) if parts else _FALSE
+            case NotMember(points=points, intervals=intervals, null=null):
+                if not null and len(points) == 1 and not intervals:
+                    p = self.d.bind(self.kind, points[0])
+                    return _Sql(f"{self.c} {self.d.distinct} {self.d.mark}", (p,))
+                # each negation: for a non-NULL value, that item does not match it
+                negations = [self._points(points, True)] if points else []
+                negations += [self.outside(i) for i in intervals]
+                if null:  # a NULL row makes every negation UNKNOWN: not selected
+                    return (_join(negations, _AND) if negations
+                            else _Sql(f"{self.c} IS NOT NULL", ()))
+                if not negations:
+                    return _TRUE
+                return _join([_Sql(f"{self.c} IS NULL", ()), _join(negations, _AND)], _OR)
+            case Within(interval=interval):
+                return self.interval(interval)
+            case Never():
+                return _FALSE
+            case _:  # pragma: no cover
+                assert_never(meaning)
 
 
-def _exclusion(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    """``neq`` and ``nin``: the exact negation of ``eq``/``in`` — so true on a NULL row
-    unless ``null`` is listed."""
-    points, days, null = _split(d, kind, operands)
-    m = d.mark
-    if not null and len(points) == 1 and not days:
-        return f"{c} {d.distinct} {m}", (points[0],)
-    negations: list[str] = []  # each: for a non-NULL value, the item does not match it
-    params: list[SqlParam] = []
-    if points:
-        negations.append(
-            f"{c} <> {m}" if len(points) == 1 else f"{c} NOT IN ({_marks(m, len(points))})"
-        )
-        params += points
-    for start, end in days:
-        if end is None:
-            negations.append(f"{c} < {m}")
-            params.append(start)
-        else:
-            negations.append(f"{c} < {m} OR {c} >= {m}")
-            params += (start, end)
-    if not negations:
-        return (f"{c} IS NOT NULL", ()) if null else _TRUE
-    if len(negations) == 1:
-        joined = negations[0]
-    else:
-        joined = " AND ".join(f"({n})" if " OR " in n else n for n in negations)
-    if null:
-        # on a NULL row every negation is UNKNOWN, so the row is not selected
-        if len(negations) == 1 and " OR " in joined:
-            joined = f"({joined})"
-        return joined, tuple(params)
-    return f"({c} IS NULL OR {joined})", tuple(params)
+def render(meaning: Meaning, kind: Type, column: str, dialect: Dialect = "sqlite", *,
+           paramstyle: Paramstyle | None = None,
+           datetimes: DatetimeText = "fixed") -> tuple[str, list[SqlParam]]:
+    """One lowered condition on an already quoted ``column`` → ``(sql, params)``."""
+    d = _dialect(dialect, paramstyle, datetimes)
+    frag = _render(d, kind, column, meaning)
+    return frag.text, list(frag.params)
 
 
-# Bounds: (sql operator, param), or _NEVER (no value), or _ALWAYS (every non-NULL value).
-_NEVER = ("never", None)
-_ALWAYS = ("always", None)
-Bound: TypeAlias = tuple[str, SqlParam | None]
+def _render(d: _Dialect, kind: Type, column: str, meaning: Meaning) -> _Sql:
+    if d.real and kind is Type.DECIMAL:
+        meaning = narrow_real(meaning)
+    return _wrapped(_Renderer(d, column, kind).render(meaning))
 
 
-def _lower(d: _Dialect, kind: Type, v: Value, strict: bool) -> Bound:
-    """``v > x`` (strict) or ``v >= x`` as one comparison."""
-    tag, a, b = d.norm(kind, v)
-    if tag == _POINT:
-        return (">" if strict else ">="), a
-    if tag == _DAY:
-        if not strict:
-            return ">=", a  # v >= D0
-        return _NEVER if b is None else (">=", b)  # v >= D1
-    return _NEVER if b is None else (">=", b)  # a gap: v >= hi
-
-
-def _upper(d: _Dialect, kind: Type, v: Value, strict: bool) -> Bound:
-    """``v < x`` (strict) or ``v <= x`` as one comparison."""
-    tag, a, b = d.norm(kind, v)
-    if tag == _POINT:
-        return ("<" if strict else "<="), a
-    if tag == _DAY:
-        if strict:
-            return "<", a  # v < D0
-        return _ALWAYS if b is None else ("<", b)  # v < D1
-    return _NEVER if a is None else ("<=", a)  # a gap: v <= lo
-
-
-def _compare(c: str, mark: str, bound: Bound) -> Fragment:
-    op, p = bound
-    if bound is _NEVER:
-        return _FALSE
-    if bound is _ALWAYS:
-        return f"{c} IS NOT NULL", ()
-    assert p is not None
-    return f"{c} {op} {mark}", (p,)
-
-
-def _gt(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    return _compare(c, d.mark, _lower(d, kind, operands[0], True))
-
-
-def _gte(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    return _compare(c, d.mark, _lower(d, kind, operands[0], False))
-
-
-def _lt(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    return _compare(c, d.mark, _upper(d, kind, operands[0], True))
-
-
-def _lte(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    return _compare(c, d.mark, _upper(d, kind, operands[0], False))
-
-
-def _bt(d: _Dialect, c: str, kind: Type, operands: tuple[Value, ...]) -> Fragment:
-    """Inclusive on both ends: ``gte`` the lower bound and ``lte`` the upper one."""
-    low = _lower(d, kind, operands[0], False)
-    high = _upper(d, kind, operands[1], False)
-    if low is _NEVER or high is _NEVER:
-        return _FALSE
-    if high is _ALWAYS:
-        return _compare(c, d.mark, low)
-    m = d.mark
-    assert low[1] is not None
-    assert high[1] is not None
-    if low[0] == ">=" and high[0] == "<=":
-        return f"{c} BETWEEN {m} AND {m}", (low[1], high[1])
-    return f"{c} {low[0]} {m} AND {c} {high[0]} {m}", (low[1], high[1])
-
-
-Compiler: TypeAlias = Callable[[_Dialect, str, Type, tuple[Value, ...]], Fragment]
-
-OPERATORS: Mapping[Op, Compiler] = MappingProxyType({
-    Op.EQ: _membership,
-    Op.IN: _membership,
-    Op.NEQ: _exclusion,
-    Op.NIN: _exclusion,
-    Op.GT: _gt,
-    Op.GTE: _gte,
-    Op.LT: _lt,
-    Op.LTE: _lte,
-    Op.BT: _bt,
-})
-"""The one operator table: ``Op`` → ``(dialect, quoted column, field type, operands) →
-(sql, params)``."""
+# -- a whole query -------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1024)
 def _column(d: _Dialect, f: Filter, table: str | None) -> str:
-    name = quote_identifier(f.column, d.name)  # type: ignore[arg-type]
-    return name if table is None else f"{quote_identifier(table, d.name)}.{name}"  # type: ignore[arg-type]
+    column = _quote(f.column, d.percent)
+    return column if table is None else f"{_quote(table, d.percent)}.{column}"
 
 
 @lru_cache(maxsize=4096)
 def _condition(
     d: _Dialect, f: Filter, op: Op, operands: tuple[Value, ...], table: str | None
-) -> Fragment:
-    """One condition, memoized: polling clients repeat the same filters, and the
-    condition's operator and operands with its :class:`Filter` (hashed by identity)
-    determine the fragment.  (The key holds those rather than the ``Condition`` itself,
-    which compares equal on the same fields, because its dataclass ``__hash__`` runs in
-    Python on every look-up.)"""
-    return OPERATORS[op](d, _column(d, f, table), f.kind, operands)
+) -> _Sql:
+    """One condition, memoized: polling clients repeat the same filters.  The key holds
+    the :class:`Filter` (hashed by identity), the operator and the operands; the operands
+    of a :class:`~opfilter.query.Query` were validated for the field when it was built,
+    so equal keys always hold values of the field's own type."""
+    datetimes = f.kind is Type.DATETIME
+    return _render(d, f.kind, _column(d, f, table), lower_condition(op, operands, datetimes))
 
 
 def to_sql(
-    query: Query, dialect: Dialect, *, table: str | None = None
+    query: Query,
+    dialect: Dialect,
+    *,
+    table: str | None = None,
+    paramstyle: Paramstyle | None = None,
+    datetimes: DatetimeText = "fixed",
 ) -> tuple[str, list[SqlParam]]:
-    """``(where_sql, params)`` for ``dialect`` (``"sqlite"``: ``?`` placeholders;
-    ``"postgresql"``: psycopg 3's ``%s``).  ``table`` qualifies every column with that
-    (quoted) table name or alias.  See the module docstring for the storage each dialect
-    expects and the NULL rules."""
-    d = _DIALECTS.get(dialect)
-    if d is None:
-        raise ValueError(f"unknown SQL dialect {dialect!r}: expected 'sqlite' or 'postgresql'")
+    """``(where_sql, params)`` for ``dialect``.
+
+    ``paramstyle``: ``"qmark"`` (``?``, SQLite's default) or ``"format"`` (``%s``:
+    PostgreSQL's psycopg 3, and what Django's cursors take on every database).  ``table``
+    qualifies every column with that (quoted) table name or alias.  ``datetimes`` (SQLite
+    only) says how the database stores datetimes: ``"fixed"`` (opfilter's fixed-width
+    ``YYYY-MM-DD HH:MM:SS.ffffff``) or ``"isoformat"`` (``YYYY-MM-DD HH:MM:SS[.ffffff]``,
+    the fraction omitted when zero: what Django and ``sqlite3``'s default adapter write for
+    naive UTC datetimes).  See the module docstring for the storage each dialect expects
+    and the NULL rules."""
+    d = _dialect(dialect, paramstyle, datetimes)
     conditions = query.all_conditions()
     if not conditions:
         return "1 = 1", []
     field = query.schema.filter_by_name.__getitem__
     if len(conditions) == 1:
         c = conditions[0]
-        sql, ps = _condition(d, field(c.field), c.op, c.operands, table)
-        return sql, list(ps)
+        frag = _condition(d, field(c.field), c.op, c.operands, table)
+        return frag.text, list(frag.params)
     parts: list[str] = []
     params: list[SqlParam] = []
     for c in conditions:
-        sql, ps = _condition(d, field(c.field), c.op, c.operands, table)
-        parts.append(sql)
-        params += ps
+        frag = _condition(d, field(c.field), c.op, c.operands, table)
+        parts.append(frag.text)
+        params += frag.params
     return " AND ".join(parts), params

@@ -39,28 +39,25 @@ and ``String``/``Text`` columns need nothing special.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from ..nodes import Op, Value
+from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
 from ..schema import Filter, Type
-from ..values import day_bounds
-from .sql import real_domain, real_neighbours, sqlite_datetime
+from .sql import narrow_real, real_domain, sqlite_datetime
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.expression import FromClause
 
     from ..query import Query
 
-__all__ = ["OPERATORS", "RealDecimal", "UTCDateTime", "column_type", "to_sqlalchemy"]
+__all__ = ["RealDecimal", "UTCDateTime", "column_type", "render", "to_sqlalchemy"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -140,141 +137,67 @@ def column_type(f: Filter) -> TypeEngine[Any]:
     return sa.Text()
 
 
-# -- operands ----------------------------------------------------------------------------
-# As in sql.py: an operand is a point (tag 0), a UTC day [start, end) with end None for the
-# last day (tag 1), or a gap between two stored values lo < x < hi (tag 2; RealDecimal).
+# -- rendering one meaning (lowering.py) -------------------------------------------------
 
-_POINT, _DAY, _GAP = 0, 1, 2
-Norm: TypeAlias = tuple[int, Any, Any]
 Column: TypeAlias = ColumnElement[Any]
 Expr: TypeAlias = ColumnElement[bool]
 
 
-def _norm(kind: Type, real: bool, v: Value) -> Norm:
-    if kind is Type.DATETIME:
-        if isinstance(v, datetime):
-            utc = v.astimezone(UTC) if v.tzinfo is not None else v.replace(tzinfo=UTC)
-            return _POINT, utc, None
-        if type(v) is not date:
-            raise TypeError(f"{v!r} is not an operand of a datetime field")
-        start, end = day_bounds(v)
-        return _DAY, start, end
-    if real and isinstance(v, Decimal) and not real_domain(v):
-        lo, hi = real_neighbours(v)
-        return _GAP, lo, hi
-    return _POINT, v, None
-
-
-def _split(
-    kind: Type, real: bool, operands: tuple[Value, ...]
-) -> tuple[list[Any], list[tuple[Any, Any]], bool]:
-    points: list[Any] = []
-    days: list[tuple[Any, Any]] = []
-    null = False
-    for v in operands:
-        if v is None:
-            null = True
-            continue
-        tag, a, b = _norm(kind, real, v)
-        if tag == _POINT:
-            points.append(a)
-        elif tag == _DAY:
-            days.append((a, b))
-    return points, days, null
-
-
-def _membership(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    points, days, null = _split(kind, real, operands)
+def _interval(col: Column, i: Interval) -> Expr:
+    lo, hi = i.lower, i.upper
     parts: list[Expr] = []
-    if points:
-        parts.append(col == points[0] if len(points) == 1 else col.in_(points))
-    for start, end in days:
-        parts.append(col >= start if end is None else sa.and_(col >= start, col < end))
-    if null:
-        parts.append(col.is_(None))
+    if lo is not None:
+        parts.append(col >= lo.value if lo.inclusive else col > lo.value)
+    if hi is not None:
+        parts.append(col <= hi.value if hi.inclusive else col < hi.value)
+    if not parts:
+        return col.is_not(None)
+    return parts[0] if len(parts) == 1 else sa.and_(*parts)
+
+
+def _outside(col: Column, i: Interval) -> Expr:
+    lo, hi = i.lower, i.upper
+    parts: list[Expr] = []
+    if lo is not None:
+        parts.append(col < lo.value if lo.inclusive else col <= lo.value)
+    if hi is not None:
+        parts.append(col > hi.value if hi.inclusive else col >= hi.value)
     if not parts:
         return sa.false()
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
 
 
-def _exclusion(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    points, days, null = _split(kind, real, operands)
-    if not null and len(points) == 1 and not days:
-        return col.is_distinct_from(points[0])
-    negations: list[Expr] = []
-    if points:
-        negations.append(col != points[0] if len(points) == 1 else col.not_in(points))
-    for start, end in days:
-        negations.append(col < start if end is None else sa.or_(col < start, col >= end))
-    if null:
-        return sa.and_(*negations) if negations else col.is_not(None)
-    if not negations:
-        return sa.true()
-    return sa.or_(col.is_(None), sa.and_(*negations))
-
-
-def _lower(col: Column, kind: Type, real: bool, v: Value, strict: bool) -> Expr:
-    tag, a, b = _norm(kind, real, v)
-    expr: Expr
-    if tag == _POINT:
-        expr = col > a if strict else col >= a
-    elif tag == _DAY and not strict:
-        expr = col >= a  # v >= D0
-    else:
-        expr = sa.false() if b is None else col >= b  # gt day: v >= D1; a gap: v >= hi
-    return expr
-
-
-def _upper(col: Column, kind: Type, real: bool, v: Value, strict: bool) -> Expr:
-    tag, a, b = _norm(kind, real, v)
-    expr: Expr
-    if tag == _POINT:
-        expr = col < a if strict else col <= a
-    elif tag == _DAY:
-        # lt day: v < D0; lte day: v < D1 (every non-NULL value for the last day)
-        expr = col < a if strict else (col.is_not(None) if b is None else col < b)
-    else:
-        expr = sa.false() if a is None else col <= a  # a gap: v <= lo
-    return expr
-
-
-def _gt(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    return _lower(col, kind, real, operands[0], True)
-
-
-def _gte(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    return _lower(col, kind, real, operands[0], False)
-
-
-def _lt(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    return _upper(col, kind, real, operands[0], True)
-
-
-def _lte(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    return _upper(col, kind, real, operands[0], False)
-
-
-def _bt(col: Column, kind: Type, real: bool, operands: tuple[Value, ...]) -> Expr:
-    low = _lower(col, kind, real, operands[0], False)
-    high = _upper(col, kind, real, operands[1], False)
-    return sa.and_(low, high)
-
-
-Compiler: TypeAlias = Callable[[Column, Type, bool, tuple[Value, ...]], Expr]
-
-OPERATORS: Mapping[Op, Compiler] = MappingProxyType({
-    Op.EQ: _membership,
-    Op.IN: _membership,
-    Op.NEQ: _exclusion,
-    Op.NIN: _exclusion,
-    Op.GT: _gt,
-    Op.GTE: _gte,
-    Op.LT: _lt,
-    Op.LTE: _lte,
-    Op.BT: _bt,
-})
-"""The one operator table: ``Op`` → ``(column, field type, RealDecimal column?, operands)
-→ expression``."""
+def render(meaning: Meaning, col: Column) -> Expr:
+    """One lowered condition → a boolean expression over ``col``."""
+    match meaning:
+        case Member(points=points, intervals=intervals, null=null):
+            parts: list[Expr] = []
+            if points:
+                parts.append(col == points[0] if len(points) == 1 else col.in_(points))
+            parts += [_interval(col, i) for i in intervals]
+            if null:
+                parts.append(col.is_(None))
+            if not parts:
+                return sa.false()
+            return parts[0] if len(parts) == 1 else sa.or_(*parts)
+        case NotMember(points=points, intervals=intervals, null=null):
+            if not null and len(points) == 1 and not intervals:
+                return col.is_distinct_from(points[0])
+            negations: list[Expr] = []
+            if points:
+                negations.append(col != points[0] if len(points) == 1 else col.not_in(points))
+            negations += [_outside(col, i) for i in intervals]
+            if null:
+                return sa.and_(*negations) if negations else col.is_not(None)
+            if not negations:
+                return sa.true()
+            return sa.or_(col.is_(None), sa.and_(*negations))
+        case Within(interval=interval):
+            return _interval(col, interval)
+        case Never():
+            return sa.false()
+        case _:  # pragma: no cover
+            assert_never(meaning)
 
 
 def to_sqlalchemy(query: Query, table: FromClause) -> ColumnElement[bool]:
@@ -291,8 +214,10 @@ def to_sqlalchemy(query: Query, table: FromClause) -> ColumnElement[bool]:
                 f"table {getattr(table, 'name', table)!r} has no column {f.column!r} "
                 f"(for field {f.name!r})"
             ) from None
-        real = isinstance(col.type, RealDecimal)
-        clauses.append(OPERATORS[c.op](col, f.kind, real, c.operands))
+        meaning = lower(f, c).meaning
+        if isinstance(col.type, RealDecimal):
+            meaning = narrow_real(meaning)  # the column only ever holds REAL-domain values
+        clauses.append(render(meaning, col))
     if not clauses:
         return sa.true()
     return clauses[0] if len(clauses) == 1 else sa.and_(*clauses)

@@ -26,7 +26,8 @@ from typing import Any, TypeAlias
 
 from ..backends.querystring import format_operand
 from ..errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, InvalidQuery, compact_json, utf8
-from ..nodes import Condition, Op
+from ..lowering import Member, holds_for_null, lower
+from ..nodes import Condition
 from ..query import Query, parse_query
 from ..schema import EnumParam, Schema
 from ..values import INT64_MAX
@@ -321,16 +322,13 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
 
 
 def _holds_for_null(c: Condition) -> bool:
-    """SPEC §2's NULL column."""
-    if c.op in (Op.EQ, Op.IN):
-        return None in c.operands
-    if c.op in (Op.NEQ, Op.NIN):
-        return None not in c.operands
-    return False
+    """SPEC §2's NULL column, answered by the lowering."""
+    return holds_for_null(lower(SCHEMA.field(c.field), c).meaning)
 
 
 def _holds_only_for_null(c: Condition) -> bool:
-    return c.op in (Op.EQ, Op.IN) and all(x is None for x in c.operands)
+    m = lower(SCHEMA.field(c.field), c).meaning
+    return isinstance(m, Member) and m.null and not m.points and not m.intervals
 
 
 def warnings(query: Query) -> list[str]:

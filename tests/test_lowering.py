@@ -1,0 +1,272 @@
+"""The lowering (SPEC §2 written once) and the core's own value rules: each shape, NULL
+membership, whole days, emptiness, satisfiability; hand-built queries validated like
+parsed ones; type-aware conditions; the schema's refusals (issue: bugs found by
+adversarial testing)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from opfilter import (
+    Condition,
+    EnumParam,
+    Filter,
+    InvalidQuery,
+    Op,
+    Query,
+    Schema,
+    parse_query,
+    to_query_string,
+    to_sql,
+)
+from opfilter.lowering import (
+    Bound,
+    Interval,
+    Member,
+    Never,
+    NotMember,
+    Within,
+    evaluate,
+    holds_for_null,
+    is_empty_range,
+    lower,
+    satisfiable,
+)
+from opfilter.testing import queries, rows
+
+DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
+DAY1 = datetime(2024, 1, 2, tzinfo=UTC)
+
+S = Schema(
+    Filter("i", "int", nullable=True),
+    Filter("ts", "datetime", nullable=True),
+    Filter("s", "string"),
+    Filter("b", "bool"),
+    Filter("d", "decimal", max_digits=15),
+)
+
+
+def lowered(qs: str) -> list[object]:
+    q = parse_query(qs, S)
+    return [lower(S.field(c.field), c).meaning for c in q.conditions]
+
+
+@pytest.mark.parametrize(
+    ("qs", "meaning"),
+    [
+        ("i=5", Member((5,))),
+        ("i=in:1,null", Member((1,), (), True)),
+        ("i=nin:1,null", NotMember((1,), (), True)),
+        ("i=neq:3", NotMember((3,))),
+        ("i=gt:3", Within(Interval(Bound(3, False), None))),
+        ("i=lte:3", Within(Interval(None, Bound(3, True)))),
+        ("i=bt:1,4", Within(Interval(Bound(1, True), Bound(4, True)))),
+        ("ts=eq:2024-01-01", Member((), (Interval(Bound(DAY0, True), Bound(DAY1, False)),))),
+        ("ts=gt:2024-01-01", Within(Interval(Bound(DAY1, True), None))),
+        ("ts=lt:2024-01-01", Within(Interval(None, Bound(DAY0, False)))),
+        ("ts=lte:2024-01-01", Within(Interval(None, Bound(DAY1, False)))),
+        ("ts=gt:9999-12-31", Never()),
+        ("ts=lte:9999-12-31", Within(Interval(None, None))),
+        ("ts=eq:2024-01-01T02:00:00%2B02:00", Member((DAY0,))),
+        ("ts=bt:2024-01-01,2024-01-01T12:00:00Z",
+         Within(Interval(Bound(DAY0, True), Bound(DAY0 + timedelta(hours=12), True)))),
+    ],
+)
+def test_lowering_table(qs: str, meaning: object) -> None:
+    assert lowered(qs) == [meaning]
+
+
+def test_null_column_of_spec_table() -> None:
+    answers = {qs: holds_for_null(lowered(f"i={qs}")[0])  # type: ignore[arg-type]
+               for qs in ("eq:null", "eq:1", "neq:null", "neq:1", "in:1,null", "nin:1,null",
+                          "nin:1", "gt:1", "bt:1,2")}
+    assert answers == {"eq:null": True, "eq:1": False, "neq:null": False, "neq:1": True,
+                       "in:1,null": True, "nin:1,null": False, "nin:1": True, "gt:1": False,
+                       "bt:1,2": False}
+
+
+def test_bt_emptiness_is_the_lowerings() -> None:
+    assert is_empty_range(Within(Interval(Bound(2, True), Bound(1, True))))
+    assert not is_empty_range(Within(Interval(Bound(1, True), Bound(1, True))))
+    assert is_empty_range(Within(Interval(Bound(1, True), Bound(1, False))))
+    assert is_empty_range(Never())
+    with pytest.raises(InvalidQuery, match="empty interval"):
+        parse_query("ts=bt:2024-01-02T00:00:00Z,2024-01-01", S)
+    parse_query("ts=bt:2024-01-01T23:59:59.999999Z,2024-01-01", S)  # the day's last instant
+
+
+@pytest.mark.parametrize(
+    ("qs", "ok"),
+    [
+        ("i=1&i=2", False),
+        ("i=in:1,2&i=in:3", False),
+        ("i=in:1,2&i=in:2,3", True),
+        ("i=gt:5&i=lt:3", False),
+        ("i=gt:5&i=lt:7", True),
+        ("i=bt:1,3&i=bt:4,6", False),
+        ("i=bt:1,3&i=bt:3,6", True),
+        ("i=eq:null&i=in:1,null", True),  # NULL satisfies both
+        ("i=1&i=neq:1", False),
+        ("ts=eq:2024-01-01&ts=eq:2024-01-02", False),
+        ("ts=eq:2024-01-01&ts=eq:2024-01-01T05:00:00Z", True),
+        ("ts=gt:9999-12-31", False),
+        ("i=nin:1&i=neq:2", True),
+    ],
+)
+def test_satisfiable(qs: str, ok: bool) -> None:
+    assert satisfiable(lowered(qs)) is ok  # type: ignore[arg-type]
+
+
+@given(q=queries(S), table=st.lists(rows(S, missing=True), max_size=20))
+def test_unsatisfiable_is_never_said_of_a_matching_row(
+    q: Query, table: list[dict[str, object]]
+) -> None:
+    """satisfiable() is sound: when it says no, no row (NULL included) matches."""
+    by_field: dict[str, list[object]] = {}
+    for c in q.conditions:
+        by_field.setdefault(c.field, []).append(lower(S.field(c.field), c).meaning)
+    for name, meanings in by_field.items():
+        if not satisfiable(meanings):  # type: ignore[arg-type]
+            for r in [*table, {name: None}]:
+                assert not all(evaluate(m, r.get(name)) for m in meanings)  # type: ignore[arg-type]
+
+
+# -- hand-built queries are checked like parsed ones -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (Condition("b", Op.BT, (True,)), "operator 'bt' is not allowed"),
+        (Condition("b", Op.EQ, (1,)), "not a value of a bool field"),
+        (Condition("i", Op.EQ, (True,)), "not a value of a int field"),
+        (Condition("i", Op.GT, (None,)), "null works only with"),
+        (Condition("s", Op.EQ, (None,)), "s is never null"),
+        (Condition("i", Op.BT, (3, 1)), "empty interval"),
+        (Condition("i", Op.EQ, (2**63,)), "out of range"),
+        (Condition("i", Op.EQ, ()), "exactly one operand"),
+        (Condition("d", Op.EQ, (Decimal("NaN"),)), "not a value of a decimal field"),
+        (Condition("d", Op.EQ, (Decimal("1." + "0" * 20 + "1"),)), "significant digits"),
+        (Condition("s", Op.EQ, ("a\ud800",)), "lone surrogate"),
+        (Condition("ts", Op.EQ, ("2024-01-01",)), "not a value of a datetime field"),
+    ],
+)
+def test_hand_built_query_is_validated(condition: Condition, message: str) -> None:
+    with pytest.raises(InvalidQuery, match=message) as e:
+        Query(S, [condition])
+    assert e.value.failures[0]["field"] == condition.field
+
+
+def test_condition_equality_is_type_aware() -> None:
+    assert Condition("i", Op.EQ, (1,)) != Condition("i", Op.EQ, (True,))
+    assert Condition("i", Op.EQ, (1,)) != Condition("i", Op.EQ, (Decimal(1),))
+    assert Condition("t", Op.EQ, (date(2024, 1, 1),)) != Condition(
+        "t", Op.EQ, (datetime(2024, 1, 1),))
+    assert Condition("i", Op.IN, (1, 2)) == Condition("i", Op.IN, (1, 2))
+    assert len({Condition("i", Op.EQ, (1,)), Condition("i", Op.EQ, (True,))}) == 2
+
+
+def test_sql_memo_cannot_change_results() -> None:
+    """A warm cache must not accept what a cold one refuses: ``(1,) == (True,)``."""
+    to_sql(Query(S, [Condition("b", Op.EQ, (True,))]), "sqlite")
+    with pytest.raises(InvalidQuery):
+        to_sql(Query(S, [Condition("b", Op.EQ, (1,))]), "sqlite")
+
+
+# -- the schema's refusals ------------------------------------------------------------------
+
+
+def test_lone_surrogate_in_a_string_operand_is_a_failure() -> None:
+    with pytest.raises(InvalidQuery) as e:
+        parse_query({"s": "\ud800"}, S)
+    assert e.value.failures[0]["field"] == "s"
+    assert "lone surrogate" in e.value.failures[0]["message"]
+    assert to_query_string(parse_query({"s": "é\U0001f600"}, S)) == "s=eq:%C3%A9%F0%9F%98%80"
+
+
+@pytest.mark.parametrize(
+    "text", ["9" * 29, "1.00000000000000000000000000001", "0.1234567890123456"]
+)
+def test_max_digits_counts_without_rounding(text: str) -> None:
+    with pytest.raises(InvalidQuery, match="more than 15 significant digits"):
+        parse_query({"d": text}, S)
+
+
+def test_max_digits_trailing_zeros_do_not_count() -> None:
+    parse_query({"d": "123456789012345000000"}, S)
+    parse_query({"d": "0.000123456789012345"}, S)
+
+
+@pytest.mark.parametrize("word", ["x y", "null", "", "name:asc", 'a"b', "a,b", "\ud800"])
+def test_enum_choices_that_cannot_round_trip_are_refused(word: str) -> None:
+    with pytest.raises(ValueError, match="cannot be written bare"):
+        Filter("e", "enum", choices=("ok", word))
+    with pytest.raises(ValueError, match="cannot be written bare"):
+        EnumParam("p", choices=("ok", word), default="ok")
+
+
+# -- SQL for embedders: paramstyle and SQLite datetime storage styles ------------------------
+
+
+def test_format_paramstyle_for_sqlite() -> None:
+    q = parse_query("i=in:1,2&s=a", S)
+    where, params = to_sql(q, "sqlite", paramstyle="format")
+    assert where == '"i" IN (%s, %s) AND "s" = %s'
+    assert params == [1, 2, "a"]
+    pct = Schema(Filter("p", "int", column="a%b"))
+    assert to_sql(parse_query("p=1", pct), "sqlite", paramstyle="format")[0] == '"a%%b" = %s'
+    assert to_sql(parse_query("p=1", pct), "sqlite")[0] == '"a%b" = ?'
+    with pytest.raises(ValueError, match="paramstyle"):
+        to_sql(q, "sqlite", paramstyle="named")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="paramstyle"):
+        to_sql(q, "postgresql", paramstyle="qmark")
+    with pytest.raises(ValueError, match="datetime storage"):
+        to_sql(q, "postgresql", datetimes="isoformat")
+
+
+INSTANTS = [
+    datetime(2024, 6, 5, 0, 0, 0, tzinfo=UTC),  # midnight
+    datetime(2024, 6, 5, 8, 0, 0, tzinfo=UTC),  # a whole second
+    datetime(2024, 6, 5, 8, 0, 0, 1, tzinfo=UTC),
+    datetime(2024, 6, 5, 8, 0, 1, tzinfo=UTC),
+    datetime(2024, 6, 5, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2024, 6, 6, 0, 0, 0, tzinfo=UTC),
+    None,
+]
+
+
+def _isoformat_db() -> sqlite3.Connection:
+    """Datetimes as Django and sqlite3's default adapter write them (naive UTC,
+    ``YYYY-MM-DD HH:MM:SS[.ffffff]``)."""
+    db = sqlite3.connect(":memory:")
+    db.execute('CREATE TABLE t (id INTEGER, "ts" TEXT)')
+    for i, v in enumerate(INSTANTS):
+        naive = None if v is None else v.replace(tzinfo=None)
+        db.execute("INSERT INTO t VALUES (?, ?)", (i, None if naive is None else str(naive)))
+    return db
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["eq:2024-06-05", "gte:2024-06-05T08:00:00Z", "gt:2024-06-05T08:00:00Z",
+     "lte:2024-06-05T08:00:00Z", "lt:2024-06-05T08:00:01Z", "eq:2024-06-05T08:00:00Z",
+     "neq:2024-06-05T00:00:00Z", "bt:2024-06-05T08:00:00Z,2024-06-05T08:00:01Z",
+     "gt:2024-06-05", "lte:2024-06-05", "in:2024-06-06,2024-06-05T08:00:00.000001Z",
+     "nin:null,2024-06-05T08:00:00Z", "gte:2024-06-05T08:00:00.000001Z"],
+)
+def test_isoformat_datetimes_compare_correctly(value: str) -> None:
+    from opfilter import to_predicate
+
+    q = parse_query({"ts": value}, S)
+    pred = to_predicate(q)
+    expected = [i for i, v in enumerate(INSTANTS) if pred({"ts": v})]
+    where, params = to_sql(q, "sqlite", datetimes="isoformat", paramstyle="qmark")
+    got = [r[0] for r in _isoformat_db().execute(f"SELECT id FROM t WHERE {where} ORDER BY id",
+                                                  params)]
+    assert got == expected
