@@ -1,5 +1,5 @@
 """ProductionPlanStream as a Django model (columns named as the schema's fields), and a
-Project to reach through a relation (``fields={"project_id": "project__external_id"}``)."""
+Project to reach through a relation (``fields={"project_id": "owner__external_id"}``)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ class Stream(models.Model):
     stream_id: _INT[int, int] = models.BigIntegerField()
     production_plan_id: _INT[int, int] = models.BigIntegerField()
     deleted_at: _DT[dt.datetime | None, dt.datetime | None] = models.DateTimeField(null=True)
-    project: models.ForeignKey[Project | None, Project | None] = models.ForeignKey(
+    owner: models.ForeignKey[Project | None, Project | None] = models.ForeignKey(
         Project, null=True, on_delete=models.SET_NULL, related_name="streams",
-        db_column="project_ref")
+        db_column="owner_ref")
 
     class Meta:
         app_label = "streams"
