@@ -73,3 +73,12 @@ def pg_conn(pg_dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
     with psycopg.connect(pg_dsn, autocommit=True, options="-c TimeZone=UTC") as conn:
         yield conn
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the server (the ``pg_dsn`` fixture, directly or through
+    another fixture) carries the ``postgresql`` marker, so ``-m "not postgresql"`` selects
+    exactly the tests that run without one."""
+    for item in items:
+        if "pg_dsn" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)

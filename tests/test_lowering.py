@@ -133,7 +133,8 @@ def test_unsatisfiable_is_never_said_of_a_matching_row(
         by_field.setdefault(c.field, []).append(lower(S.field(c.field), c).meaning)
     for name, meanings in by_field.items():
         if not satisfiable(meanings):  # type: ignore[arg-type]
-            for r in [*table, {name: None}]:
+            null_row: dict[str, object] = {name: None}
+            for r in [*table, null_row]:
                 assert not all(evaluate(m, r.get(name)) for m in meanings)  # type: ignore[arg-type]
 
 

@@ -9,18 +9,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .backends.predicate import to_predicate
 from .backends.querystring import to_query_string
+from .backends.sql import to_sql
 from .errors import InvalidQuery, OpfilterError
 from .nodes import Condition, Op, Span, Value
 from .query import Query, parse_query
 from .schema import EnumParam, Filter, IntParam, Limit, Offset, Schema, Type
 
 if TYPE_CHECKING:
-    from .backends.predicate import to_predicate
-    from .backends.sql import to_sql
-    from .backends.sqlalchemy import to_sqlalchemy
+    from sqlalchemy.sql.elements import ColumnElement
+    from sqlalchemy.sql.expression import FromClause
 
 __version__ = "0.1.0"
 
@@ -46,20 +47,19 @@ __all__ = [
     "to_sqlalchemy",
 ]
 
-_LAZY = {
-    "to_predicate": "opfilter.backends.predicate",
-    "to_sql": "opfilter.backends.sql",
-    "to_sqlalchemy": "opfilter.backends.sqlalchemy",
-}
+# SQLAlchemy is an optional dependency: it is imported when to_sqlalchemy is first called,
+# so ``import opfilter`` and ``from opfilter import *`` work without it.
 
 
-def __getattr__(name: str) -> Any:
-    """Backends load on first use, so ``import opfilter`` stays cheap."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'opfilter' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+def to_sqlalchemy(query: Query, table: FromClause) -> ColumnElement[bool]:
+    """A SQLAlchemy Core boolean expression over ``table`` (extra ``opfilter[sqlalchemy]``);
+    see :func:`opfilter.backends.sqlalchemy.to_sqlalchemy`."""
+    try:
+        from .backends.sqlalchemy import to_sqlalchemy as compile_sqlalchemy
+    except ModuleNotFoundError as e:
+        if e.name != "sqlalchemy":
+            raise
+        raise ModuleNotFoundError(
+            "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'", name=e.name
+        ) from None
+    return compile_sqlalchemy(query, table)

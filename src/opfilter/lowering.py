@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
 from .nodes import Condition, Op, Value
-from .values import day_bounds
+from .values import day_bounds, to_utc
 
 if TYPE_CHECKING:
     from .schema import Filter
@@ -161,10 +161,6 @@ class Constraint:
 # -- lowering ----------------------------------------------------------------------------
 
 
-def _instant(v: datetime) -> datetime:
-    return v.astimezone(UTC) if v.tzinfo is not None else v.replace(tzinfo=UTC)
-
-
 def _day(v: date) -> Interval:
     start, end = day_bounds(v)
     return Interval(Bound(start, True), None if end is None else Bound(end, False))
@@ -180,7 +176,7 @@ def _items(
         if v is None:
             null = True
         elif datetimes and isinstance(v, datetime):
-            points.append(_instant(v))
+            points.append(to_utc(v))
         elif datetimes and isinstance(v, date):
             intervals.append(_day(v))
         else:
@@ -198,7 +194,7 @@ def _lower_end(v: Value, datetimes: bool, strict: bool) -> Bound | Never | None:
         return Never() if day.upper is None else Bound(day.upper.value, True)  # v ≥ D1
     if datetimes:
         assert isinstance(v, datetime)
-        v = _instant(v)
+        v = to_utc(v)
     return Bound(v, not strict)
 
 
@@ -213,7 +209,7 @@ def _upper_end(v: Value, datetimes: bool, strict: bool) -> Bound | None:
         return day.upper  # v < D1 (unbounded for the last day)
     if datetimes:
         assert isinstance(v, datetime)
-        v = _instant(v)
+        v = to_utc(v)
     return Bound(v, not strict)
 
 
@@ -271,7 +267,7 @@ def evaluate(meaning: Meaning, value: Any) -> bool:
     if value is None:
         return holds_for_null(meaning)
     if isinstance(value, datetime):
-        value = _instant(value)
+        value = to_utc(value)
     match meaning:
         case Member(points=points, intervals=intervals):
             return any(value == p for p in points) or any(i.contains(value) for i in intervals)

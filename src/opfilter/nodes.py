@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeAlias
 
-__all__ = ["LIST_OPS", "NULL_OPS", "ORDER_OPS", "Condition", "Op", "Span", "Value"]
+__all__ = ["EQUALITY_OPS", "LIST_OPS", "NULL_OPS", "ORDER_OPS", "Condition", "Op", "Span", "Value"]
 
 Value: TypeAlias = int | Decimal | date | datetime | str | bool | None
 """A typed operand; ``None`` is ``null``.  ``datetime`` is checked before ``date``."""
@@ -52,21 +52,14 @@ class Op(enum.Enum):
     # which shows up in profiles of set membership tests on the parse path.
     __hash__ = object.__hash__
 
-    @property
-    def arity(self) -> tuple[int, int | None]:
-        """(minimum, maximum) operand count; ``None`` means the field's list limit."""
-        if self in LIST_OPS:
-            return (1, None)
-        if self is Op.BT:
-            return (2, 2)
-        return (1, 1)
-
 
 ORDER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BT})
 """Operators that need an ordered type (int, decimal, date, datetime)."""
 LIST_OPS = frozenset({Op.IN, Op.NIN})
-NULL_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
-"""Operators that accept ``null`` (on nullable fields)."""
+EQUALITY_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
+"""The operators every field type takes (enum, bool and string take only these)."""
+NULL_OPS = EQUALITY_OPS
+"""Operators that accept ``null`` (on nullable fields): the equality operators."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,20 +101,46 @@ class Query:
 
     # -- the list parameters of SPEC §5 ------------------------------------------------
 
+    def param(self, name: str) -> int | str:
+        """The value of plain parameter ``name`` (its default when not given); raises
+        :class:`KeyError` naming the schema's plain parameters when there is no such one."""
+        try:
+            return self.params[name]
+        except KeyError:
+            raise KeyError(
+                f"{name!r} is not a plain parameter of this schema "
+                f"(it has: {', '.join(self.params) or 'none'})"
+            ) from None
+
     @property
-    def limit(self) -> int | None:
+    def limit(self) -> int:
+        """``param("limit")``, for schemas that call their page size ``limit``."""
         v = self.params.get("limit")
-        return v if isinstance(v, int) else None
+        if isinstance(v, int):
+            return v
+        raise self._absent("limit", "integer")
 
     @property
-    def offset(self) -> int | None:
+    def offset(self) -> int:
+        """``param("offset")``, for schemas that call their page offset ``offset``."""
         v = self.params.get("offset")
-        return v if isinstance(v, int) else None
+        if isinstance(v, int):
+            return v
+        raise self._absent("offset", "integer")
 
     @property
-    def deleted(self) -> str | None:
+    def deleted(self) -> str:
+        """``param("deleted")``, for schemas with a ``deleted`` parameter."""
         v = self.params.get("deleted")
-        return v if isinstance(v, str) else None
+        if isinstance(v, str):
+            return v
+        raise self._absent("deleted", "word")
+
+    def _absent(self, name: str, kind: str) -> AttributeError:
+        return AttributeError(
+            f"this query's schema has no plain {kind} parameter {name!r}; use "
+            f"Query.param(name) with one of: {', '.join(self.params) or 'none'}"
+        )
 
     def implied_conditions(self) -> tuple[Condition, ...]:
         """Conditions that plain parameters stand for (``deleted=exclude`` → ``deleted_at

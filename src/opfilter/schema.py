@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from .lowering import is_empty_range, lower_condition
-from .nodes import LIST_OPS, NULL_OPS, Condition, Op, Value
+from .nodes import EQUALITY_OPS, LIST_OPS, NULL_OPS, Condition, Op, Value
 from .values import (
     INT64_MAX,
     INT64_MIN,
@@ -75,7 +75,6 @@ class Type(enum.Enum):
 
 _ORDERED = frozenset({Type.INT, Type.DECIMAL, Type.DATE, Type.DATETIME})
 _ALL_OPS = frozenset(Op)
-_EQUALITY_OPS = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.NIN})
 
 TypeName: TypeAlias = Type | Literal["int", "decimal", "date", "datetime", "string", "bool", "enum"]
 
@@ -137,7 +136,7 @@ class Filter:
         object.__setattr__(self, "type", kind)
         if not self.column:
             object.__setattr__(self, "column", self.name)
-        allowed = _ALL_OPS if kind.ordered else _EQUALITY_OPS
+        allowed = _ALL_OPS if kind.ordered else EQUALITY_OPS
         if not self.ops:
             object.__setattr__(self, "ops", allowed)
         bad = set(self.ops) - allowed
@@ -445,7 +444,7 @@ def shape_problem(f: Filter, op: Op, count: int) -> str | None:
     """Why ``op`` with ``count`` operands cannot apply to ``f`` (in words), or ``None``.
     Checked before any operand is typed."""
     if op not in f.ops:
-        default = _ALL_OPS if f.kind.ordered else _EQUALITY_OPS
+        default = _ALL_OPS if f.kind.ordered else EQUALITY_OPS
         why = (
             f"a {f.kind.value} field takes only {_ops_text(f.ops)}"
             if f.ops == default

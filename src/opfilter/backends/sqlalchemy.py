@@ -39,7 +39,7 @@ and ``String``/``Text`` columns need nothing special.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
@@ -50,6 +50,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
 from ..schema import Filter, Type
+from ..values import to_utc
 from .sql import narrow_real, real_domain, sqlite_datetime
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"UTCDateTime takes a datetime, not {value!r}")
         if dialect.name == "sqlite":
             return sqlite_datetime(value)
-        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return to_utc(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -86,7 +87,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
-        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return to_utc(value)
 
 
 class RealDecimal(TypeDecorator[Decimal]):

@@ -1,0 +1,53 @@
+"""The public surface: star-imports without optional extras, and the plain-parameter
+accessors on schemas whose parameters have other names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import opfilter
+from opfilter import IntParam, Limit, Query, Schema, parse_query
+from opfilter.streams import SCHEMA
+
+
+def test_star_import_works_without_sqlalchemy() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['sqlalchemy'] = None  # as if it were not installed\n"
+        "from opfilter import *\n"
+        "from opfilter.streams import SCHEMA\n"
+        "q = parse_query('project_id=1', SCHEMA)\n"
+        "print(to_sql(q, 'sqlite')[0])\n"
+        "try:\n"
+        "    to_sqlalchemy(q, None)\n"
+        "except ModuleNotFoundError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ['"project_id" = ? AND "deleted_at" IS NULL',
+                   "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'"]
+
+
+def test_every_name_in_all_exists() -> None:
+    for name in opfilter.__all__:
+        assert getattr(opfilter, name) is not None, name
+
+
+def test_plain_parameter_accessors() -> None:
+    q = parse_query("limit=5", SCHEMA)
+    assert (q.limit, q.offset, q.deleted) == (5, 0, "exclude")
+    assert q.param("limit") == 5
+    other = Schema(Limit(name="size"), IntParam("page", default=1, min=1))
+    q2 = parse_query("size=7", other)
+    assert q2.param("size") == 7 and q2.param("page") == 1
+    with pytest.raises(AttributeError, match=r"no plain integer parameter 'limit'.*size, page"):
+        _ = q2.limit
+    with pytest.raises(AttributeError, match="'deleted'"):
+        _ = q2.deleted
+    with pytest.raises(KeyError, match="'limit' is not a plain parameter"):
+        q2.param("limit")
+    assert Query(other).param("size") == 100
