@@ -23,10 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opfilter import parse_query
-from opfilter.streams import SCHEMA
+from opfilter.streams import SCHEMA, PostgresStore, SQLiteStore
 from opfilter.streams.endpoint import PATH, SUPPORTED_VERSION, Response, handle
 from opfilter.streams.model import ProductionPlanStream
-from opfilter.streams.sqlstore import PostgresStore, SQLiteStore
 from opfilter.streams.store import MemoryStore, Store
 from opfilter.streams.strategies import SLUGS, rows, worlds
 from opfilter.streams.world import (

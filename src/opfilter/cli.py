@@ -119,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
                      "user cache directory, or in memory with --data)")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=8, metavar="N",
+                     help="requests worked on at once (default 8)")
+    srv.add_argument("--max-connections", type=int, default=64, metavar="N",
+                     help="open connections, one thread each (default 64)")
+    srv.add_argument("--pool-size", type=int, default=8, metavar="N",
+                     help="database connections at most (default 8)")
+    srv.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                     help="how long a request may wait for a worker or a database connection "
+                     "before it is answered 503 (default 5)")
     return parser
 
 

@@ -1,6 +1,7 @@
 """``GET /api/production-plan-streams``: its schema (SPEC §5), and — loaded on first use —
 the row model (:mod:`.model`), the world and fixtures (:mod:`.world`), the store interface
-and the in-memory reference store (:mod:`.store`) and the endpoint (:mod:`.endpoint`)."""
+and the in-memory reference store (:mod:`.store`), the SQL stores (:mod:`.sqlite_store`,
+:mod:`.pg_store`, sharing :mod:`.sqlstore`) and the endpoint (:mod:`.endpoint`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ if TYPE_CHECKING:
     from .endpoint import Response, handle, warnings
     from .model import InvalidRow, ProductionPlanStream
     from .openapi import openapi_document
-    from .sqlstore import PostgresStore, SQLiteStore
-    from .store import MemoryStore, Store
+    from .pg_store import PostgresStore
+    from .sqlite_store import SQLiteStore
+    from .store import MemoryStore, Store, StoreUnavailable
     from .world import (
         Company,
         FixtureError,
@@ -42,6 +44,7 @@ __all__ = [
     "Response",
     "SQLiteStore",
     "Store",
+    "StoreUnavailable",
     "User",
     "World",
     "demo_store",
@@ -60,8 +63,6 @@ _LAZY = {
     "demo_store": "demo",
     "demo_world": "demo",
     "openapi_document": "openapi",
-    "PostgresStore": "sqlstore",
-    "SQLiteStore": "sqlstore",
     "Response": "endpoint",
     "handle": "endpoint",
     "warnings": "endpoint",
@@ -69,6 +70,9 @@ _LAZY = {
     "ProductionPlanStream": "model",
     "MemoryStore": "store",
     "Store": "store",
+    "StoreUnavailable": "store",
+    "SQLiteStore": "sqlite_store",
+    "PostgresStore": "pg_store",
     "Company": "world",
     "FixtureError": "world",
     "Project": "world",

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import ProductionPlanStream
 from .world import Company, Project, User, World
 
 if TYPE_CHECKING:
-    from .sqlstore import SQLiteStore
+    from .sqlite_store import SQLiteStore
 
 __all__ = ["DEMO_TOKENS", "DEMO_VERSION", "default_demo_path", "demo_store", "demo_world"]
 
@@ -102,19 +102,20 @@ def default_demo_path() -> Path:
 def demo_store(
     path: str | os.PathLike[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **store_options: Any,
 ) -> tuple[SQLiteStore, bool]:
     """The demo world in a SQLite file (``path``, default :func:`default_demo_path`),
     built on first use and reused after; returns ``(store, built_now)``.
 
     Safe when several processes start at once (gunicorn workers): each builds into its
     own temporary file and moves it into place atomically; the last one wins, and every
-    copy is the same world."""
-    from .sqlstore import SQLiteStore
+    copy is the same world.  ``store_options`` go to :class:`SQLiteStore`."""
+    from .sqlite_store import SQLiteStore
 
     target = Path(path) if path is not None else default_demo_path()
     if target.exists():
         try:
-            store = SQLiteStore(target)
+            store = SQLiteStore(target, **store_options)
             if store.count() > 0:
                 return store, False
             store.close()
@@ -128,4 +129,4 @@ def demo_store(
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    return SQLiteStore(target), True
+    return SQLiteStore(target, **store_options), True
