@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opfilter import InvalidQuery, parse_query
-from opfilter.query import _parse_filter_cached
+from opfilter.parsequery import _parse_filter_cached
 from opfilter.streams import SCHEMA, PostgresStore, SQLiteStore
 from opfilter.streams.endpoint import MESSAGES, error_body, handle
 from opfilter.streams.store import MemoryStore, Store

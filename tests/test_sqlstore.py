@@ -248,14 +248,16 @@ def _assert_coverage(stats: Counter[str]) -> None:
 def test_sqlite_store_matches_memory_store() -> None:
     stats: Counter[str] = Counter()
 
-    @settings(max_examples=100)
-    @given(world=linked_worlds(), data=st.data())
-    def run(world: World, data: st.DataObject) -> None:
-        request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
-        with SQLiteStore.from_world(world) as sqlite:
+    with SQLiteStore.from_world(World()) as sqlite:  # one database, reloaded per example
+
+        @settings(max_examples=100)
+        @given(world=linked_worlds(), data=st.data())
+        def run(world: World, data: st.DataObject) -> None:
+            request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
+            sqlite.load(world)
             _check(stats, {"memory": MemoryStore(world), "sqlite": sqlite}, request_list)
 
-    run()
+        run()
     _assert_coverage(stats)
 
 
@@ -276,18 +278,20 @@ def pg_store(
 def test_postgresql_and_sqlite_stores_match_memory_store(pg_store: PostgresStore) -> None:
     stats: Counter[str] = Counter()
 
-    @settings(max_examples=80)
-    @given(world=linked_worlds(), data=st.data())
-    def run(world: World, data: st.DataObject) -> None:
-        request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
-        pg_store.load(world)
-        with SQLiteStore.from_world(world) as sqlite:
+    with SQLiteStore.from_world(World()) as sqlite:  # reloaded per example, as pg_store is
+
+        @settings(max_examples=80)
+        @given(world=linked_worlds(), data=st.data())
+        def run(world: World, data: st.DataObject) -> None:
+            request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
+            pg_store.load(world)
+            sqlite.load(world)
             stores: dict[str, Store] = {
                 "memory": MemoryStore(world), "sqlite": sqlite, "postgresql": pg_store,
             }
             _check(stats, stores, request_list)
 
-    run()
+        run()
     _assert_coverage(stats)
 
 

@@ -155,6 +155,19 @@ class PostgresStore(SQLStore):
         except psycopg.OperationalError as e:
             raise StoreUnavailable(f"PostgreSQL is unavailable: {e}") from e
 
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait (up to ``timeout`` seconds, whatever the per-request ``timeout``) until the
+        pool holds its first connections; raises :class:`StoreUnavailable` if it does not."""
+        from psycopg_pool import PoolTimeout
+
+        try:
+            self._pool.wait(timeout=max(timeout, self.timeout))
+        except PoolTimeout as e:
+            raise StoreUnavailable(
+                f"no PostgreSQL connection within {max(timeout, self.timeout):g} s "
+                "(is the server running, and the DSN right?)"
+            ) from e
+
     @property
     def pool(self) -> ConnectionPool[Any]:
         """The connection pool of this process (for its ``get_stats()``)."""
@@ -174,6 +187,7 @@ class PostgresStore(SQLStore):
         ones holding exactly ``world``."""
         store = cls(dsn, schema=schema, **kwargs)
         try:
+            store.wait_ready()  # set-up is not a request: it does not get the short timeout
             store.create_tables(replace=True)
             store.load(world)
         except BaseException:
