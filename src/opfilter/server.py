@@ -20,25 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import socket
-import sqlite3
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .errors import INVALID_DATA_MESSAGE
-from .streams.endpoint import CONTENT_TYPE, RETRY_AFTER, Response, error_body, handle
+from .errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, compact_json
+from .streams.endpoint import RETRY_AFTER, Response, error_body, handle
 from .streams.store import Store
 
-__all__ = ["make_app", "serve_command"]
+__all__ = ["demo_app", "make_app", "serve_command"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -67,7 +64,10 @@ def make_app(store: Store) -> WSGIApp:
             for key, value in environ.items()
             if key.startswith("HTTP_")
         ]
-        response: Response = handle(store, method, path, query, headers)
+        if path == OPENAPI_PATH:
+            response = _openapi(method)
+        else:
+            response = handle(store, method, path, query, headers)
         reason = HTTPStatus(response.status).phrase
         headers_out = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers_out)
@@ -76,10 +76,40 @@ def make_app(store: Store) -> WSGIApp:
     return app
 
 
+OPENAPI_PATH = "/openapi.json"
+
+
+def _openapi(method: str) -> Response:
+    """``GET /openapi.json``: the OpenAPI document of both endpoints, no authentication."""
+    from .streams.endpoint import error_response
+    from .streams.openapi import openapi_document
+
+    if method != "GET":
+        return error_response("method_not_allowed")
+    global _openapi_body
+    if _openapi_body is None:
+        _openapi_body = compact_json(openapi_document())
+    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body)
+
+
+_openapi_body: bytes | None = None
+
+
+def demo_app(db: str | None = None) -> WSGIApp:
+    """The WSGI app over the demo world (``opfilter serve`` with no ``--data``), for any
+    WSGI server: ``gunicorn 'opfilter.server:demo_app()'``,
+    ``waitress-serve --call opfilter.server:demo_app``.  The demo SQLite database is built
+    once into ``db`` (default: the user cache, see
+    :func:`opfilter.streams.demo.default_demo_path`) and reused."""
+    from .streams.demo import demo_store
+
+    store, _ = demo_store(db)
+    return make_app(store)
+
+
 def _unavailable_response() -> bytes:
     """The whole 503 ``unavailable`` answer, ``Connection: close``."""
-    body = json.dumps(error_body("unavailable"), separators=(",", ":"),
-                      ensure_ascii=False).encode()
+    body = compact_json(error_body("unavailable"))
     return (
         f"HTTP/1.1 503 {HTTPStatus(503).phrase}\r\nContent-Type: {CONTENT_TYPE}\r\n"
         f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER}\r\n"
@@ -238,14 +268,9 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
             self._lingering.popleft()[1].close()
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "opfilter"
-
-
 def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
     """The store the flags ask for, and lines to print about it."""
-    from .streams.demo import DEMO_VERSION, demo_world
+    from .streams.demo import demo_store, demo_world
     from .streams.store import MemoryStore
     from .streams.world import load_world
 
@@ -283,25 +308,9 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
     sqlite_options: dict[str, Any] = {"max_connections": pool_size, "timeout": timeout}
     if world is not None:
         return SQLiteStore.from_world(world, args.db or ":memory:", **sqlite_options), notes
-    path = Path(args.db) if args.db else _cache_dir() / f"demo-{DEMO_VERSION}.sqlite3"
-    if path.exists():
-        try:
-            store = SQLiteStore(path, **sqlite_options)
-            if store.count() > 0:
-                notes.append(f"demo database: {path} (built earlier)")
-                return store, notes
-            store.close()
-        except sqlite3.DatabaseError:
-            pass  # not a database of ours (corrupt, truncated): build it again
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    if tmp.exists():
-        tmp.unlink()
-    SQLiteStore.from_world(demo_world(progress), tmp).close()
-    tmp.replace(path)
-    notes.append(f"demo database: {path} (built now)")
-    return SQLiteStore(path, **sqlite_options), notes
+    store, built = demo_store(args.db or None, progress, **sqlite_options)
+    notes.append(f"demo database: {store.path} ({'built now' if built else 'built earlier'})")
+    return store, notes
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -11,8 +11,10 @@ from ..nodes import Condition, Op
 from ..schema import EnumParam, Filter, Limit, Offset, Schema
 
 if TYPE_CHECKING:
+    from .demo import DEMO_TOKENS, demo_store, demo_world
     from .endpoint import Response, handle, warnings
     from .model import InvalidRow, ProductionPlanStream
+    from .openapi import openapi_document
     from .pg_store import PostgresStore
     from .sqlite_store import SQLiteStore
     from .store import MemoryStore, Store, StoreUnavailable
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DELETED_CHOICES",
+    "DEMO_TOKENS",
     "SCHEMA",
     "Company",
     "FixtureError",
@@ -44,15 +47,22 @@ __all__ = [
     "StoreUnavailable",
     "User",
     "World",
+    "demo_store",
+    "demo_world",
     "dump_world",
     "dumps_world",
     "handle",
     "load_world",
     "loads_world",
+    "openapi_document",
     "warnings",
 ]
 
 _LAZY = {
+    "DEMO_TOKENS": "demo",
+    "demo_store": "demo",
+    "demo_world": "demo",
+    "openapi_document": "openapi",
     "Response": "endpoint",
     "handle": "endpoint",
     "warnings": "endpoint",

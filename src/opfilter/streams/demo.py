@@ -6,15 +6,22 @@ projects and 120,000 production plan streams, the same on every machine (seeded)
 
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .model import ProductionPlanStream
 from .world import Company, Project, User, World
 
-__all__ = ["DEMO_TOKENS", "DEMO_VERSION", "demo_world"]
+if TYPE_CHECKING:
+    from .sqlite_store import SQLiteStore
+
+__all__ = ["DEMO_TOKENS", "DEMO_VERSION", "default_demo_path", "demo_store", "demo_world"]
 
 DEMO_VERSION = 1
 """Bump when the demo world changes, so a cached demo database is rebuilt."""
@@ -83,3 +90,43 @@ def demo_world(
         if progress is not None and (rid % step == 0 or rid == rows):
             progress(rid, rows)
     return World(companies, users, projects, made)
+
+
+def default_demo_path() -> Path:
+    """Where the demo database is cached: ``$XDG_CACHE_HOME/opfilter`` (else
+    ``~/.cache/opfilter``), one file per :data:`DEMO_VERSION`."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "opfilter" / f"demo-{DEMO_VERSION}.sqlite3"
+
+
+def demo_store(
+    path: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **store_options: Any,
+) -> tuple[SQLiteStore, bool]:
+    """The demo world in a SQLite file (``path``, default :func:`default_demo_path`),
+    built on first use and reused after; returns ``(store, built_now)``.
+
+    Safe when several processes start at once (gunicorn workers): each builds into its
+    own temporary file and moves it into place atomically; the last one wins, and every
+    copy is the same world.  ``store_options`` go to :class:`SQLiteStore`."""
+    from .sqlite_store import SQLiteStore
+
+    target = Path(path) if path is not None else default_demo_path()
+    if target.exists():
+        try:
+            store = SQLiteStore(target, **store_options)
+            if store.count() > 0:
+                return store, False
+            store.close()
+        except sqlite3.DatabaseError:
+            pass  # not a database of ours (corrupt, truncated): build it again
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.building")
+    tmp.unlink(missing_ok=True)
+    try:
+        SQLiteStore.from_world(demo_world(progress), tmp).close()
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return SQLiteStore(target, **store_options), True

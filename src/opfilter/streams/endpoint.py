@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from ..backends.querystring import format_operand
-from ..errors import INVALID_DATA_MESSAGE, InvalidQuery
+from ..errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, InvalidQuery, compact_json, utf8
 from ..lowering import Member, holds_for_null, lower
 from ..nodes import Condition
 from ..query import Query, parse_query
@@ -55,6 +55,7 @@ __all__ = [
     "HeadersInput",
     "Response",
     "error_body",
+    "error_response",
     "handle",
     "warnings",
 ]
@@ -63,7 +64,6 @@ logger = logging.getLogger("opfilter")
 
 PATH = "/api/production-plan-streams"
 SUPPORTED_VERSION = "2024-06-15"
-CONTENT_TYPE = "application/json; charset=utf-8"
 
 MESSAGES: Mapping[str, str] = {
     "unauthorized": (
@@ -138,21 +138,17 @@ def error_body(key: str, failures: list[dict[str, str]] | None = None) -> dict[s
     return body
 
 
-def _encode(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from already-decoded input
-        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
-
-
-def _json_response(status: int, text: str, extra: list[tuple[str, str]] | None = None) -> Response:
+def _json_response(
+    status: int, body: bytes, extra: list[tuple[str, str]] | None = None
+) -> Response:
     headers = [("Content-Type", CONTENT_TYPE)]
     if extra:
         headers.extend(extra)
-    return Response(status, headers, _encode(text))
+    return Response(status, headers, body)
 
 
-def _error(key: str, failures: list[dict[str, str]] | None = None) -> Response:
+def error_response(key: str, failures: list[dict[str, str]] | None = None) -> Response:
+    """The answer for error ``key`` (its status, fixed message and extra headers)."""
     extra: list[tuple[str, str]] = []
     if key == "method_not_allowed":
         extra.append(("Allow", "GET"))
@@ -160,12 +156,14 @@ def _error(key: str, failures: list[dict[str, str]] | None = None) -> Response:
         extra.append(("WWW-Authenticate", "Bearer"))
     elif key == "unavailable":
         extra.append(("Retry-After", RETRY_AFTER))
-    text = json.dumps(error_body(key, failures), separators=(",", ":"), ensure_ascii=False)
-    return _json_response(_STATUS[key], text, extra)
+    return _json_response(_STATUS[key], compact_json(error_body(key, failures)), extra)
+
+
+_error = error_response
 
 
 def _rows_response(rows: Iterable[ProductionPlanStream]) -> Response:
-    return _json_response(200, "[" + ",".join(r.to_json() for r in rows) + "]")
+    return _json_response(200, utf8("[" + ",".join(r.to_json() for r in rows) + "]"))
 
 
 # -- headers -----------------------------------------------------------------------------
@@ -342,7 +340,7 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
     )
     if row is None:
         return _error("not_found")
-    return _json_response(200, row.to_json())
+    return _json_response(200, utf8(row.to_json()))
 
 
 # -- advice ------------------------------------------------------------------------------

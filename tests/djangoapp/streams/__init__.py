@@ -1,0 +1,1 @@
+"""The production-plan-streams model app of the test project."""
