@@ -1,0 +1,1 @@
+"""The production plan streams app: the model and the list view."""
