@@ -321,24 +321,25 @@ def _http_get(port: int, query: str) -> Answer:
 
 
 def _serve(
-    command: list[str], cwd: Path, env: dict[str, str], port: int
+    command: list[str], cwd: Path, env: dict[str, str], port: int, log: Path
 ) -> subprocess.Popen[bytes]:
-    """Start a server and wait (at most 30 s) until its port accepts connections."""
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    """Start a server (its output to ``log``) and wait, at most 30 s, until its port
+    accepts connections."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            assert process.stderr is not None
-            pytest.fail(f"{command} exited {process.returncode}: {process.stderr.read()!r}")
+            pytest.fail(f"{command} exited {process.returncode}: {log.read_text()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return process
         except OSError:
             time.sleep(0.1)
     process.kill()
-    process.communicate()
-    pytest.fail(f"{command} did not listen on port {port} within 30 s")
+    process.wait()
+    pytest.fail(f"{command} did not listen on port {port} within 30 s: {log.read_text()}")
 
 
 @pytest.mark.slow
@@ -358,7 +359,7 @@ def test_runs_as_its_docstring_says(name: str, tmp_path: Path) -> None:
         cwd = tmp_path
         command = [sys.executable, str(EXAMPLES / f"{name}_app.py")]
         sample = _module(EXAMPLES / f"{name}_app.py")
-    process = _serve(command, cwd, env, port)
+    process = _serve(command, cwd, env, port, tmp_path / "server.log")
     try:
         for query in ["", "deleted=include&limit=3", "updated_at=gte:2024-02-01&deleted=include",
                       "project_id=ge:1", "limit=1&limit=2"]:
@@ -369,10 +370,10 @@ def test_runs_as_its_docstring_says(name: str, tmp_path: Path) -> None:
     finally:
         process.terminate()
         try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
+            process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - only if it ignores SIGTERM
             process.kill()
-            process.communicate()
+            process.wait()
 
 
 # -- the README quotes the files ----------------------------------------------------------
