@@ -204,7 +204,9 @@ def _echo(q: Query, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if isinstance(v, date) and not isinstance(v, datetime) and (
                     q.schema.field(c.field).kind.value == "datetime"):
                 start = datetime(v.year, v.month, v.day, tzinfo=UTC)
-                out += [{c.field: start}, {c.field: start - US}]
+                out.append({c.field: start})
+                if v > date.min:
+                    out.append({c.field: start - US})
                 if v < date.max:
                     out += [{c.field: start + timedelta(days=1) - US}]
             else:
