@@ -389,7 +389,7 @@ def test_same_shape_queries_share_compiled_code() -> None:
 
     a = to_predicate(parse_query("project_id=in:1,2&updated_at=gt:2024-01-01", SCHEMA))
     before = _compiled.cache_info().hits
-    b = to_predicate(parse_query("project_id=in:7&updated_at=gt:2020-05-01", SCHEMA))
+    b = to_predicate(parse_query("project_id=in:7,8&updated_at=gt:2020-05-01", SCHEMA))
     assert a.source == b.source and _compiled.cache_info().hits == before + 1
     row = {"project_id": 7, "updated_at": datetime(2021, 1, 1, tzinfo=UTC), "deleted_at": None}
     assert b(row) and not a(row)

@@ -179,7 +179,9 @@ def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, datetimes: 
     ``guard``: test NULL explicitly before a range comparison (else a NULL there raises
     ``TypeError`` and the row is decided by the exact code)."""
     parts: list[str] = []
-    if m.points:
+    if len(m.points) == 1 and not datetimes and not m.null:
+        parts.append(f"{x()} == {w.bind('v', m.points[0])}")
+    elif m.points:
         parts.append(f"{x()} in {w.bind('p', _points(m.points, datetimes, m.null))}")
     elif m.null:
         parts.append(f"{x()} is None")
@@ -203,6 +205,8 @@ def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bo
         case NotMember(points=points, intervals=intervals, null=null):
             if not intervals and not points:
                 return f"{x()} is not None" if null else "True"
+            if not intervals and len(points) == 1 and not datetimes and not null:
+                return f"{x()} != {w.bind('v', points[0])}"
             if not intervals:
                 return f"{x()} not in {w.bind('p', _points(points, datetimes, null))}"
             return f"not ({_member(w, x, meaning, datetimes, guard)})"
@@ -294,19 +298,18 @@ def _generate(conds: list[Condition], access: str) -> tuple[str, dict[str, Any]]
         else:  # auto: mappings by key, anything else by attribute
             lines += [
                 "def _exact(row):",
-                "    kind = _type(row)",
+                "    global _O",
                 "    if _isinstance(row, _Mapping):",
-                "        _maps.add(kind)",
                 f"        return {exact_item}",
-                "    _objs.add(kind)",
+                "    _O = _type(row)  # the object class the fast path reads by attribute",
                 f"    return {exact_attr}",
                 "",
                 "def predicate(row):",
                 "    kind = _type(row)",
                 "    try:",
-                "        if kind is _dict or kind in _maps:",
+                "        if kind is _dict:",
                 f"            return {fast_item}",
-                "        if kind in _objs:",
+                "        if kind is _O:",
                 f"            return {fast_attr}",
                 "    except _MISS:",
                 "        pass",
@@ -323,11 +326,8 @@ def _generate(conds: list[Condition], access: str) -> tuple[str, dict[str, Any]]
             lines += [
                 "    if not rows:",
                 "        return []",
-                "    kind = _type(rows[0])",
-                "    if kind is not _dict and kind not in _maps and kind not in _objs:",
-                "        _exact(rows[0])  # learns the row kind",
                 "    try:",
-                "        if kind is _dict or kind in _maps:",
+                "        if _isinstance(rows[0], _Mapping):",
                 f"            return [row for row in rows if {fast_item}]",
                 f"        return [row for row in rows if {fast_attr}]",
             ]
@@ -339,7 +339,7 @@ def _generate(conds: list[Condition], access: str) -> tuple[str, dict[str, Any]]
         "__builtins__": {}, "_MISS": (KeyError, AttributeError, TypeError),
         "_type": type, "_list": list, "_dict": dict, "_isinstance": isinstance,
         "_getattr": getattr, "_Mapping": Mapping, "_item": _item, "_utc": _utc,
-        "_maps": set(), "_objs": set(),
+        "_O": None,
     })
     header = (f"# opfilter predicate ({access}); operands and odd field names are bound "
               f"names: {', '.join(w.bound) or 'none'}")
