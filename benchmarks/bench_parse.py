@@ -10,7 +10,7 @@ What is measured, all in ONE process and interleaved (the machine is shared and 
 only ratios measured side by side in the same run mean anything):
 
 (a) one filter value of each shape, parsed and validated with
-    ``opfilter.query.parse_filter(field, text)``;
+    ``opfilter.parsequery._parse_filter(field, text)``;
 (b) a whole percent-encoded 8-parameter query for ``opfilter.streams.SCHEMA`` with
     ``opfilter.parse_query(qs, SCHEMA)``, in two variants: every value unique (a pool of
     20,000 distinct queries, cycled, so opfilter's 4,096-entry value cache never hits — the
@@ -61,7 +61,7 @@ from urllib.parse import parse_qsl, urlencode
 import opfilter
 from harness import Contender, med, ok, profile_table, ratio, run_interleaved
 from opfilter import Filter, Op, parse_query
-from opfilter.query import _parse_filter_cached, parse_filter
+from opfilter.parsequery import _parse_filter, _parse_filter_cached
 from opfilter.streams import SCHEMA
 from results import RESULTS, write_section
 
@@ -293,8 +293,8 @@ def bench_single(rounds: int, batch_ms: float, pool: int) -> list[str]:
         fixed = shape.make(pool + 1000)[0]  # never in the unique pool
         f, conv = shape.field, shape.floor
         floor = Contender("floor", partial(floor_filter, conv), texts)
-        uniq = Contender("opfilter", partial(parse_filter, f), texts, hits=CACHE_HITS)
-        rep = Contender("opfilter-rep", partial(parse_filter, f), [fixed] * 64)
+        uniq = Contender("opfilter", partial(_parse_filter, f), texts, hits=CACHE_HITS)
+        rep = Contender("opfilter-rep", partial(_parse_filter, f), [fixed] * 64)
         geo = Contender("pygeofilter", ECQL_PARSE, [r[1] for r in rows])
         odata = Contender("odata", ODATA_PARSE, [r[2] for r in rows])
         cs = [floor, uniq, rep, geo, odata]
@@ -317,7 +317,7 @@ def bench_single(rounds: int, batch_ms: float, pool: int) -> list[str]:
 def _check_single(shape: Shape, texts: list[str]) -> None:
     """Every contender must accept the inputs (and the floor agree with opfilter)."""
     for t in texts:
-        cond = parse_filter(shape.field, t)
+        cond = _parse_filter(shape.field, t)
         op, values = floor_filter(shape.floor, t)
         assert (cond.op.value, list(cond.operands)) == (op, values), (t, cond, op, values)
 
@@ -534,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         *qlines,
         "",
-        "### (a) one filter value, `opfilter.query.parse_filter(field, text)`",
+        "### (a) one filter value, `opfilter.parsequery._parse_filter(field, text)`",
         "",
         "Unique: a pool of distinct values of that shape, cycled; repeated: the same text "
         "each time (served by the value cache). The peers parse the equivalent one-condition "

@@ -8,7 +8,7 @@ Run it as a plain script (it is not part of the test run)::
 It builds one world — one company, ``--projects`` projects (2,000 by default), ``--rows``
 rows spread over them at random (so one project holds ~0.05% of the rows), ``updated_at``
 rising with the id, every 10th row soft-deleted — loads it into a
-:class:`~opfilter.streams.sqlstore.SQLiteStore` in a file in a temporary directory and into a
+:class:`~opfilter.streams.SQLiteStore` in a file in a temporary directory and into a
 :class:`~opfilter.streams.store.MemoryStore`, checks both give byte-identical responses, and
 then times whole requests through :func:`opfilter.streams.endpoint.handle` (headers, query
 parsing, the store, JSON), interleaved: every round times each request once per store, in
@@ -37,9 +37,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from opfilter.streams import SQLiteStore
 from opfilter.streams.endpoint import PATH, SUPPORTED_VERSION, handle
 from opfilter.streams.model import ProductionPlanStream
-from opfilter.streams.sqlstore import SQLiteStore
 from opfilter.streams.store import MemoryStore, Store
 from opfilter.streams.world import (
     PERMISSION_VIEW,

@@ -49,6 +49,20 @@ class Cluster:
     def stop(self) -> None:
         stop(self.base)
 
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop -m mode``) but keep the cluster, for outage
+        tests; :meth:`start_server` starts it again."""
+        prefix, _ = _as_user()
+        result = _run([*prefix, str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data"),
+                       "-m", mode, "-w", "-t", "30", "stop"], timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {result.stdout}\n{result.stderr}")
+
+    def start_server(self, timeout: float = 60) -> None:
+        """Start the server of a cluster stopped by :meth:`stop_server`; returns once it
+        accepts connections."""
+        _pg_ctl_start(self.bin_dir, self.base, timeout)
+
 
 def find_bin_dir() -> Path:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``."""
@@ -144,27 +158,35 @@ def start(base: Path | str | None = None, *, timeout: float = 60) -> Cluster:
     if init.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
-    options = (
-        f"-k {sock} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=20 -c shared_buffers=16MB"
-    )
     log = base / "server.log"
     if user is not None:
         log.touch()
         shutil.chown(log, user)
-    started = _run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log),
-                    "-o", options, "-w", "-t", str(int(timeout)), "start"], timeout=timeout + 30)
-    if started.returncode != 0:
-        tail = _log_tail(base)
+    try:
+        _pg_ctl_start(bin_dir, base, timeout)
+    except RuntimeError:
         stop(base)
-        raise RuntimeError(f"pg_ctl start failed ({started.returncode}):\n{started.stdout}\n"
-                           f"{started.stderr}\n{tail}")
+        raise
     try:
         _create_database(sock, timeout)
     except BaseException:
         stop(base)
         raise
     return Cluster(base, bin_dir, _dsn(sock, DATABASE))
+
+
+def _pg_ctl_start(bin_dir: Path, base: Path, timeout: float) -> None:
+    prefix, _ = _as_user()
+    options = (
+        f"-k {base / 'sock'} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+        "-c full_page_writes=off -c max_connections=20 -c shared_buffers=16MB"
+    )
+    started = _run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(base / "data"), "-l",
+                    str(base / "server.log"), "-o", options, "-w", "-t", str(int(timeout)),
+                    "start"], timeout=timeout + 30)
+    if started.returncode != 0:
+        raise RuntimeError(f"pg_ctl start failed ({started.returncode}):\n{started.stdout}\n"
+                           f"{started.stderr}\n{_log_tail(base)}")
 
 
 def _create_database(sock: Path, timeout: float) -> None:

@@ -24,7 +24,7 @@ def test_the_wsgi_layer_adds_nothing() -> None:
 
 
 def test_the_sqlite_app_conforms() -> None:
-    from opfilter.streams.sqlstore import SQLiteStore
+    from opfilter.streams import SQLiteStore
 
     check_server(make_app(SQLiteStore.from_world(WORLD)), WORLD, max_examples=150)
 

@@ -357,7 +357,7 @@ def test_lone_surrogates_in_decoded_input_do_not_break_the_response() -> None:
 def test_messages_are_fixed_english_sentences() -> None:
     assert set(MESSAGES) == {"unauthorized", "invalid_data", "forbidden",
                              "precondition_failure", "not_found", "method_not_allowed",
-                             "internal_error"}
+                             "internal_error", "unavailable"}
     assert MESSAGES["invalid_data"] == "You provided invalid data. Check 'failures' for details."
     assert all(m[0].isupper() and m.endswith(".") for m in MESSAGES.values())
 

@@ -14,10 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opfilter import InvalidQuery, parse_query
-from opfilter.query import _parse_filter_cached
-from opfilter.streams import SCHEMA
+from opfilter.parsequery import _parse_filter_cached
+from opfilter.streams import SCHEMA, PostgresStore, SQLiteStore
 from opfilter.streams.endpoint import MESSAGES, error_body, handle
-from opfilter.streams.sqlstore import PostgresStore, SQLiteStore
 from opfilter.streams.store import MemoryStore, Store
 from opfilter.streams.strategies import worlds
 from opfilter.streams.world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER, World

@@ -271,3 +271,9 @@ def test_isoformat_datetimes_compare_correctly(value: str) -> None:
     got = [r[0] for r in _isoformat_db().execute(f"SELECT id FROM t WHERE {where} ORDER BY id",
                                                   params)]
     assert got == expected
+
+
+def test_the_lowering_table_covers_every_operator() -> None:
+    from opfilter.lowering import LOWERINGS
+
+    assert set(LOWERINGS) == set(Op)

@@ -239,7 +239,8 @@ def test_check_valid_query() -> None:
                                 "&deleted_at=lt:2024-01-01")
     assert out["sql"]["postgresql"]["params"][1] == "2024-06-15T08:00:00Z"
     assert "%s" in out["sql"]["postgresql"]["where"] and "?" in out["sql"]["sqlite"]["where"]
-    assert len(out["warnings"]) == 1 and "deleted_at" in out["warnings"][0]
+    assert len(out["warnings"]) == 1 and out["warnings"][0]["field"] == "deleted_at"
+    assert "matches nothing" in out["warnings"][0]["message"]
 
 
 def test_check_invalid_query_prints_the_400_body() -> None:

@@ -23,10 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opfilter import parse_query
-from opfilter.streams import SCHEMA
+from opfilter.streams import SCHEMA, PostgresStore, SQLiteStore
 from opfilter.streams.endpoint import PATH, SUPPORTED_VERSION, Response, handle
 from opfilter.streams.model import ProductionPlanStream
-from opfilter.streams.sqlstore import PostgresStore, SQLiteStore
 from opfilter.streams.store import MemoryStore, Store
 from opfilter.streams.strategies import SLUGS, rows, worlds
 from opfilter.streams.world import (
@@ -243,20 +242,24 @@ def _assert_coverage(stats: Counter[str]) -> None:
     total = sum(v for k, v in stats.items() if k.isdigit())
     for status in ("200", "400", "401", "403", "404"):
         assert stats[status] > 0, stats
-    assert stats["200 with rows"] >= max(30, total // 40), stats
+    # at least 1 in 60 answers is a page with rows (about 1 in 40 is typical; the share
+    # moves with the request strategy, so the bound leaves room below it)
+    assert stats["200 with rows"] >= max(30, total // 60), stats
 
 
 def test_sqlite_store_matches_memory_store() -> None:
     stats: Counter[str] = Counter()
 
-    @settings(max_examples=100)
-    @given(world=linked_worlds(), data=st.data())
-    def run(world: World, data: st.DataObject) -> None:
-        request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
-        with SQLiteStore.from_world(world) as sqlite:
+    with SQLiteStore.from_world(World()) as sqlite:  # one database, reloaded per example
+
+        @settings(max_examples=100)
+        @given(world=linked_worlds(), data=st.data())
+        def run(world: World, data: st.DataObject) -> None:
+            request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
+            sqlite.load(world)
             _check(stats, {"memory": MemoryStore(world), "sqlite": sqlite}, request_list)
 
-    run()
+        run()
     _assert_coverage(stats)
 
 
@@ -277,18 +280,20 @@ def pg_store(
 def test_postgresql_and_sqlite_stores_match_memory_store(pg_store: PostgresStore) -> None:
     stats: Counter[str] = Counter()
 
-    @settings(max_examples=80)
-    @given(world=linked_worlds(), data=st.data())
-    def run(world: World, data: st.DataObject) -> None:
-        request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
-        pg_store.load(world)
-        with SQLiteStore.from_world(world) as sqlite:
+    with SQLiteStore.from_world(World()) as sqlite:  # reloaded per example, as pg_store is
+
+        @settings(max_examples=80)
+        @given(world=linked_worlds(), data=st.data())
+        def run(world: World, data: st.DataObject) -> None:
+            request_list = data.draw(st.lists(requests(world), min_size=20, max_size=20))
+            pg_store.load(world)
+            sqlite.load(world)
             stores: dict[str, Store] = {
                 "memory": MemoryStore(world), "sqlite": sqlite, "postgresql": pg_store,
             }
             _check(stats, stores, request_list)
 
-    run()
+        run()
     _assert_coverage(stats)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -35,7 +36,9 @@ examples:
   opfilter check 'deleted=include&deleted_at=bt:2024-01-01,2024-01-31&limit=10'
 
 Prints one JSON object: {"canonical", "ast", "sql", "warnings"} and exits 0, or the
-400 body {"key", "message", "failures"} and exits 1.  Usage errors exit 2.
+400 body {"key", "message", "failures"} and exits 1 (on a terminal, or with
+--format text, a readable explanation instead).  --strict makes unknown parameters
+failures.  Usage errors exit 2.
 """
 
 
@@ -66,25 +69,64 @@ def ast_json(query: Query) -> dict[str, Any]:
     return {"conditions": conditions, "params": dict(query.params)}
 
 
-def check(text: str) -> tuple[int, dict[str, Any]]:
+def check(text: str, *, strict: bool = False) -> tuple[int, dict[str, Any]]:
     """``opfilter check``: (exit status, the JSON object to print)."""
     from .backends.sql import to_sql
-    from .streams import SCHEMA, warnings
+    from .streams import SCHEMA
 
     try:
-        query = parse_query(text, SCHEMA)
+        query = parse_query(text, SCHEMA, strict=strict)
     except InvalidQuery as e:
         return 1, e.body
     sql = {}
     for dialect in ("sqlite", "postgresql"):
         where, params = to_sql(query, dialect)
         sql[dialect] = {"where": where, "params": [_json_value(p) for p in params]}
+    advice = query.warnings
     return 0, {
         "canonical": to_query_string(query),
         "ast": ast_json(query),
         "sql": sql,
-        "warnings": warnings(query),
+        "warnings": advice,
     }
+
+
+_COLUMN = re.compile(r"at column ([0-9]+)")
+
+
+def explain(text: str, status: int, obj: dict[str, Any]) -> str:
+    """The ``--format text`` form: each failure and warning under its parameter as given,
+    with a caret under the offending column, then the canonical form and the SQL."""
+    from .inputs import split_raw
+
+    given = [(n if isinstance(n, str) else n.raw, v if isinstance(v, str) else v.raw)
+             for n, v in split_raw(text)]
+    used: set[int] = set()
+    out: list[str] = []
+    items = [("error", f) for f in obj.get("failures", ())] + [
+        ("warning", w) for w in obj.get("warnings", ())]
+    for kind, item in items:
+        out.append(f"{kind}: {item['message']}")
+        index = next((i for i, (n, _) in enumerate(given)
+                      if n == item["field"] and i not in used), None)
+        if index is None:
+            continue
+        used.add(index)
+        name, value = given[index]
+        m = _COLUMN.search(item["message"])
+        column = int(m[1]) - 1 if m else 0
+        shown = f"{name}={value}"
+        caret = len(name) + 1 + column if kind == "error" else 0
+        out.append(f"    {shown}")
+        out.append("    " + " " * min(caret, len(shown)) + "^")
+    if status == 0:
+        out.append(f"canonical: {obj['canonical'] or '(empty: every row, default page)'}")
+        for dialect, compiled in obj["sql"].items():
+            out.append(f"{dialect}: WHERE {compiled['where']}   params: {compiled['params']}")
+    else:
+        count = len(obj["failures"])
+        out.append(f"invalid: {count} failure{'s' if count != 1 else ''}")
+    return "\n".join(out) + "\n"
 
 
 def _dumps(obj: object) -> str:
@@ -106,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chk.add_argument("query", help="the query string, e.g. 'project_id=in:1,2&limit=10'")
+    chk.add_argument("--strict", action="store_true",
+                     help="unknown parameters (and look-alikes such as projectId) are failures")
+    chk.add_argument("--format", choices=("json", "text"), default=None,
+                     help="json (default when stdout is not a terminal): SPEC §6's one line; "
+                     "text (default on a terminal): an explanation with carets")
     srv = sub.add_parser(
         "serve",
         help="serve the reference endpoint over HTTP",
@@ -119,14 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
                      "user cache directory, or in memory with --data)")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--workers", type=int, default=8, metavar="N",
+                     help="requests worked on at once (default 8)")
+    srv.add_argument("--max-connections", type=int, default=64, metavar="N",
+                     help="open connections, one thread each (default 64)")
+    srv.add_argument("--pool-size", type=int, default=8, metavar="N",
+                     help="database connections at most (default 8)")
+    srv.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                     help="how long a request may wait for a worker or a database connection "
+                     "before it is answered 503 (default 5)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
-        status, obj = check(args.query)
-        sys.stdout.write(_dumps(obj) + "\n")
+        status, obj = check(args.query, strict=args.strict)
+        form = args.format or ("text" if sys.stdout.isatty() else "json")
+        sys.stdout.write(explain(args.query, status, obj) if form == "text"
+                         else _dumps(obj) + "\n")
         return status
     from .server import serve_command
 

@@ -30,19 +30,21 @@ oracle the fast backends are tested against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, assert_never
 
-from .nodes import Condition, Op, Value
+from .nodes import Condition, Op, Type, Value
 from .values import day_bounds, to_utc
 
 if TYPE_CHECKING:
     from .schema import Filter
 
 __all__ = [
+    "LOWERINGS",
     "Bound",
     "Constraint",
     "Interval",
@@ -169,6 +171,8 @@ def _day(v: date) -> Interval:
 def _items(
     operands: Iterable[Value], datetimes: bool
 ) -> tuple[tuple[Scalar, ...], tuple[Interval, ...], bool]:
+    if not datetimes and None not in operands:  # the common case: nothing to normalise
+        return tuple(operands), (), False  # type: ignore[arg-type]
     points: list[Scalar] = []
     intervals: list[Interval] = []
     null = False
@@ -213,34 +217,60 @@ def _upper_end(v: Value, datetimes: bool, strict: bool) -> Bound | None:
     return Bound(v, not strict)
 
 
+def _member(operands: Sequence[Value], datetimes: bool) -> Meaning:
+    return Member(*_items(operands, datetimes))
+
+
+def _not_member(operands: Sequence[Value], datetimes: bool) -> Meaning:
+    return NotMember(*_items(operands, datetimes))
+
+
+def _above(strict: bool) -> Callable[[Sequence[Value], bool], Meaning]:
+    def lower_gt(operands: Sequence[Value], datetimes: bool) -> Meaning:
+        low = _lower_end(operands[0], datetimes, strict)
+        return low if isinstance(low, Never) else Within(Interval(low, None))
+
+    return lower_gt
+
+
+def _below(strict: bool) -> Callable[[Sequence[Value], bool], Meaning]:
+    def lower_lt(operands: Sequence[Value], datetimes: bool) -> Meaning:
+        return Within(Interval(None, _upper_end(operands[0], datetimes, strict)))
+
+    return lower_lt
+
+
+def _between(operands: Sequence[Value], datetimes: bool) -> Meaning:
+    low = _lower_end(operands[0], datetimes, False)
+    assert not isinstance(low, Never)
+    return Within(Interval(low, _upper_end(operands[1], datetimes, False)))
+
+
+LOWERINGS: Mapping[Op, Callable[[Sequence[Value], bool], Meaning]] = MappingProxyType({
+    Op.EQ: _member,
+    Op.IN: _member,
+    Op.NEQ: _not_member,
+    Op.NIN: _not_member,
+    Op.GT: _above(True),
+    Op.GTE: _above(False),
+    Op.LT: _below(True),
+    Op.LTE: _below(False),
+    Op.BT: _between,
+})
+"""SPEC §2's table, one row per operator (a test checks that every ``Op`` has one):
+``(operands, datetime field?) → Meaning``.  (A table rather than a ``match`` on ``Op``:
+each ``Op.X`` in a pattern is an attribute look-up on the enum class.)"""
+
+
 def lower_condition(op: Op, operands: Sequence[Value], datetimes: bool) -> Meaning:
     """SPEC §2's table for one condition.  ``datetimes``: the field is a datetime field
     (where a ``date`` operand is a whole UTC day).  Operands are assumed valid for the
     field (see :meth:`opfilter.schema.Filter.problem`)."""
-    match op:
-        case Op.EQ | Op.IN:
-            points, intervals, null = _items(operands, datetimes)
-            return Member(points, intervals, null)
-        case Op.NEQ | Op.NIN:
-            points, intervals, null = _items(operands, datetimes)
-            return NotMember(points, intervals, null)
-        case Op.GT | Op.GTE:
-            low = _lower_end(operands[0], datetimes, op is Op.GT)
-            return low if isinstance(low, Never) else Within(Interval(low, None))
-        case Op.LT | Op.LTE:
-            return Within(Interval(None, _upper_end(operands[0], datetimes, op is Op.LT)))
-        case Op.BT:
-            low = _lower_end(operands[0], datetimes, False)
-            assert not isinstance(low, Never)
-            return Within(Interval(low, _upper_end(operands[1], datetimes, False)))
-        case _:  # pragma: no cover
-            assert_never(op)
+    return LOWERINGS[op](operands, datetimes)
 
 
 def lower(field: Filter, condition: Condition) -> Constraint:
     """One condition on ``field`` → its :class:`Constraint`."""
-    from .schema import Type
-
     datetimes = field.kind is Type.DATETIME
     return Constraint(field, lower_condition(condition.op, condition.operands, datetimes))
 

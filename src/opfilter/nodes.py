@@ -29,7 +29,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TypeAlias
 
-__all__ = ["EQUALITY_OPS", "LIST_OPS", "NULL_OPS", "ORDER_OPS", "Condition", "Op", "Span", "Value"]
+__all__ = [
+    "EQUALITY_OPS", "LIST_OPS", "NULL_OPS", "ORDER_OPS", "Condition", "Op", "Span", "Type", "Value",
+]
 
 Value: TypeAlias = int | Decimal | date | datetime | str | bool | None
 """A typed operand; ``None`` is ``null``.  ``datetime`` is checked before ``date``."""
@@ -53,6 +55,25 @@ class Op(enum.Enum):
     __hash__ = object.__hash__
 
 
+class Type(enum.Enum):
+    """The type of a filter field."""
+
+    INT = "int"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    STRING = "string"
+    BOOL = "bool"
+    ENUM = "enum"
+
+    __hash__ = object.__hash__  # as for Op: identity hashing, in C (backends key tables on it)
+
+    @property
+    def ordered(self) -> bool:
+        return self in _ORDERED
+
+
+_ORDERED = frozenset({Type.INT, Type.DECIMAL, Type.DATE, Type.DATETIME})
 ORDER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BT})
 """Operators that need an ordered type (int, decimal, date, datetime)."""
 LIST_OPS = frozenset({Op.IN, Op.NIN})

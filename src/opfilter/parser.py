@@ -6,8 +6,12 @@ the transformer inline (no parse tree is built), created once, on first use, so 
 
 A fast path serves the commonest shape — no quoted operand — with regular expressions
 taken from the grammar's own terminals (``OPERATOR``, ``BARE``, ``_SEP``); anything else,
-and every error, goes through Lark.  ``tests/test_parser.py`` checks the two agree on
-arbitrary text.
+and every error, goes through Lark.  ``test_fast_path_agrees_with_lark`` in
+``tests/test_properties.py`` checks the two agree on arbitrary text.
+
+:data:`OPERATOR_RE` is the grammar's ``OPERATOR`` terminal, read from the grammar file
+without Lark (so that ``import opfilter`` stays cheap); the parameter loop and the
+canonical writer use it to recognise an operator name at the start of a value.
 
 What an operand *means* is the schema's business (``schema.py``); this module only splits.
 """
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
     from lark import Lark, Token
 
 __all__ = [
+    "OPERATOR_RE",
+    "QUOTE_HINT",
     "RawOperand",
     "RawValue",
     "Split",
@@ -34,6 +40,7 @@ __all__ = [
     "grammar_text",
     "parse_value",
     "split_unquoted",
+    "terminal_pattern",
 ]
 
 
@@ -69,6 +76,28 @@ def grammar_text() -> str:
         return packaged.read_text(encoding="utf-8")
     source = Path(__file__).resolve().parents[2] / "grammar" / "filter.lark"
     return source.read_text(encoding="utf-8")
+
+
+_TERMINAL = re.compile(r"^(?P<name>[A-Z_]+)(?:\.-?\d+)?\s*:\s*/(?P<re>.*)/(?P<flags>[imsux]*)\s*$",
+                       re.MULTILINE)
+
+
+def terminal_pattern(name: str) -> str:
+    """The regular expression of the grammar's terminal ``name`` (a ``/…/flags`` terminal),
+    as Lark compiles it, read from the grammar's source without importing Lark."""
+    for m in _TERMINAL.finditer(grammar_text()):
+        if m["name"] == name:
+            flags = m["flags"]
+            return f"(?{flags}:{m['re']})" if flags else m["re"]
+    raise LookupError(f"the grammar has no regular-expression terminal {name!r}")
+
+
+OPERATOR_RE = re.compile(terminal_pattern("OPERATOR"))
+"""An operator name and its ``:`` at the start of a value (SPEC §2), from the grammar."""
+
+
+QUOTE_HINT = " (quote a text value that holds spaces)"
+"""The end of the unexpected-space message; dropped for fields that are not text."""
 
 
 class _Callbacks:
@@ -137,7 +166,7 @@ class _Parser:
         def pattern(name: str) -> str:
             return str(self.lark.get_terminal(name).pattern.to_regexp())
 
-        self.op_re = re.compile(pattern("OPERATOR"))
+        self.op_re = OPERATOR_RE  # the same terminal (tests/test_inputs.py checks it)
         self.bare_re = re.compile(pattern("BARE"))
         self.sep_re = re.compile(pattern("_SEP"))
 
@@ -211,7 +240,7 @@ def _unexpected_char(text: str, pos: int) -> str:
     if ch == " ":
         return (
             f"unexpected space {where}: spaces are allowed only directly around list "
-            "commas (quote a text value that holds spaces)"
+            f"commas{QUOTE_HINT}"
         )
     if ch == '"':
         if pos == 0 or prev in ", :":
@@ -258,8 +287,3 @@ def split_unquoted(text: str) -> Split | None:
     or None, operand texts, their spans)`` when no operand is quoted and ``text`` parses
     cleanly (then :func:`parse_value` would give the same, all unquoted); else ``None``."""
     return _parser().split(text)
-
-
-def lark_parser() -> Lark:
-    """The underlying Lark object (for tools and tests)."""
-    return _parser().lark

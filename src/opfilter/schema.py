@@ -24,7 +24,6 @@ Declaring a schema for another endpoint takes a few lines::
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,7 +32,7 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from .lowering import is_empty_range, lower_condition
-from .nodes import EQUALITY_OPS, LIST_OPS, NULL_OPS, Condition, Op, Value
+from .nodes import EQUALITY_OPS, LIST_OPS, NULL_OPS, Condition, Op, Type, Value
 from .values import (
     INT64_MAX,
     INT64_MIN,
@@ -57,23 +56,6 @@ __all__ = [
 ]
 
 
-class Type(enum.Enum):
-    """The type of a filter field."""
-
-    INT = "int"
-    DECIMAL = "decimal"
-    DATE = "date"
-    DATETIME = "datetime"
-    STRING = "string"
-    BOOL = "bool"
-    ENUM = "enum"
-
-    @property
-    def ordered(self) -> bool:
-        return self in _ORDERED
-
-
-_ORDERED = frozenset({Type.INT, Type.DECIMAL, Type.DATE, Type.DATETIME})
 _ALL_OPS = frozenset(Op)
 
 TypeName: TypeAlias = Type | Literal["int", "decimal", "date", "datetime", "string", "bool", "enum"]

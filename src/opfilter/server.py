@@ -2,6 +2,17 @@
 
 ``make_app(store)`` is a plain WSGI callable (host it with gunicorn, waitress, …);
 ``opfilter serve`` runs it on a threaded ``wsgiref`` server with HTTP/1.1 keep-alive.
+
+Under load and faults (SPEC §11) the server bounds what it holds: at most
+``max_connections`` open connections (one thread each; an idle keep-alive connection is
+closed after ``timeout`` seconds), and at most ``workers`` requests worked on at once.  A
+request that gets no worker within ``queue_timeout`` seconds, and a connection beyond
+``max_connections``, are answered 503 ``unavailable`` with ``Retry-After`` and
+``Connection: close`` — never dropped unanswered.  Header names holding ``_`` are dropped
+before the WSGI environment is built (``Wethod_Company`` would otherwise become
+``HTTP_WETHOD_COMPANY``, the same as ``Wethod-Company``; gunicorn does the same), and
+malformed request lines (HTTP/0.9, ``HTTP/2.0``, garbage) get an HTTP/1.1 status line with
+the JSON body.
 """
 
 from __future__ import annotations
@@ -10,8 +21,12 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sqlite3
 import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from pathlib import Path
@@ -20,7 +35,7 @@ from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .errors import INVALID_DATA_MESSAGE
-from .streams.endpoint import Response, handle
+from .streams.endpoint import CONTENT_TYPE, RETRY_AFTER, Response, error_body, handle
 from .streams.store import Store
 
 __all__ = ["make_app", "serve_command"]
@@ -61,11 +76,26 @@ def make_app(store: Store) -> WSGIApp:
     return app
 
 
+def _unavailable_response() -> bytes:
+    """The whole 503 ``unavailable`` answer, ``Connection: close``."""
+    body = json.dumps(error_body("unavailable"), separators=(",", ":"),
+                      ensure_ascii=False).encode()
+    return (
+        f"HTTP/1.1 503 {HTTPStatus(503).phrase}\r\nContent-Type: {CONTENT_TYPE}\r\n"
+        f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
 class _Handler(WSGIRequestHandler):
-    """HTTP/1.1 with keep-alive: several requests per connection."""
+    """HTTP/1.1 with keep-alive: several requests per connection, each one run only once
+    it holds one of the server's worker slots."""
 
     protocol_version = "HTTP/1.1"
-    timeout = 60  # seconds a connection may sit idle or half-sent before it is dropped
+    default_request_version = "HTTP/1.1"  # errors get a status line, never HTTP/0.9 bare
+    timeout = 10  # seconds a connection may sit idle or half-sent before it is dropped
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stall
+    server: _ThreadingServer
 
     def handle(self) -> None:
         self.close_connection = True
@@ -74,7 +104,11 @@ class _Handler(WSGIRequestHandler):
             self._one()
 
     def _one(self) -> None:
-        self.raw_requestline = self.rfile.readline(65537)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except OSError:  # idle past the timeout, or reset by the peer
+            self.close_connection = True
+            return
         if not self.raw_requestline:
             self.close_connection = True
             return
@@ -83,14 +117,33 @@ class _Handler(WSGIRequestHandler):
             self.send_error(414)
             self.close_connection = True
             return
-        if not self.parse_request():
+        try:
+            parsed = self.parse_request()
+        except OSError:
             self.close_connection = True
             return
-        handler = ServerHandler(self.rfile, cast(IO[bytes], self.wfile), self.get_stderr(),
-                                self.get_environ(), multithread=True)
-        handler.http_version = "1.1"
-        handler.request_handler = self  # type: ignore[attr-defined]
-        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+        if not parsed:
+            self.close_connection = True
+            return
+        if len(self.requestline.split()) < 3:
+            self.send_error(400, "HTTP/0.9 requests are not supported")
+            return
+        for name in {k for k in self.headers if "_" in k}:
+            del self.headers[name]  # 'Wethod_Company' is not 'Wethod-Company'
+        workers = self.server.workers
+        if not workers.acquire(timeout=self.server.queue_timeout):
+            self.log_error("no worker free within %gs: 503", self.server.queue_timeout)
+            self.wfile.write(_unavailable_response())
+            self.close_connection = True
+            return
+        try:
+            handler = ServerHandler(self.rfile, cast(IO[bytes], self.wfile), self.get_stderr(),
+                                    self.get_environ(), multithread=True)
+            handler.http_version = "1.1"
+            handler.request_handler = self  # type: ignore[attr-defined]
+            handler.run(cast(WSGIApp, self.server.get_app()))
+        finally:
+            workers.release()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol-level errors (a malformed request line, huge headers) answer JSON too,
@@ -102,6 +155,8 @@ class _Handler(WSGIRequestHandler):
             separators=(",", ":"), ensure_ascii=False,
         ).encode()
         self.log_error("code %d, message %s", code, message)
+        if not self.request_version.startswith("HTTP/1."):
+            self.request_version = "HTTP/1.1"
         self.send_response(code, message)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -118,8 +173,69 @@ class _Handler(WSGIRequestHandler):
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    """A thread per connection, at most ``max_connections`` of them; at most ``workers``
+    requests worked on at once.  A connection beyond the bound is answered 503 at once by
+    the accepting thread (and closed a little later, so that the answer is read before the
+    unread request makes the kernel reset the connection)."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
+    max_connections = 64
+    queue_timeout = 5.0
+    linger_seconds = 2.0
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.workers = threading.BoundedSemaphore(8)
+        self._open = 0
+        self._open_lock = threading.Lock()
+        self._lingering: deque[tuple[float, socket.socket]] = deque()
+
+    def configure(self, *, workers: int, max_connections: int, queue_timeout: float) -> None:
+        self.workers = threading.BoundedSemaphore(workers)
+        self.max_connections = max_connections
+        self.queue_timeout = queue_timeout
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            full = self._open >= self.max_connections
+            if not full:
+                self._open += 1
+        if full:
+            self._turn_away(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            with self._open_lock:
+                self._open -= 1
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._open -= 1
+
+    def _turn_away(self, sock: socket.socket) -> None:
+        try:
+            sock.settimeout(0.5)
+            sock.sendall(_unavailable_response())
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        self._lingering.append((time.monotonic() + self.linger_seconds, sock))
+        while len(self._lingering) > 1024:
+            self._lingering.popleft()[1].close()
+
+    def service_actions(self) -> None:
+        super().service_actions()
+        now = time.monotonic()
+        while self._lingering and self._lingering[0][0] <= now:
+            self._lingering.popleft()[1].close()
 
 
 def _cache_dir() -> Path:
@@ -155,19 +271,22 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
 
     if args.store == "memory":
         return MemoryStore(world if world is not None else demo_world(progress)), notes
-    from .streams.sqlstore import PostgresStore, SQLiteStore
+    from .streams import PostgresStore, SQLiteStore
 
+    pool_size = int(getattr(args, "pool_size", 8))
+    timeout = float(getattr(args, "timeout", 5.0))
     if args.store == "postgresql":
         if not args.dsn:
             raise SystemExit("opfilter serve: --store postgresql needs --dsn")
         return PostgresStore.from_world(world if world is not None else demo_world(progress),
-                                        args.dsn), notes
+                                        args.dsn, max_size=pool_size, timeout=timeout), notes
+    sqlite_options: dict[str, Any] = {"max_connections": pool_size, "timeout": timeout}
     if world is not None:
-        return SQLiteStore.from_world(world, args.db or ":memory:"), notes
+        return SQLiteStore.from_world(world, args.db or ":memory:", **sqlite_options), notes
     path = Path(args.db) if args.db else _cache_dir() / f"demo-{DEMO_VERSION}.sqlite3"
     if path.exists():
         try:
-            store = SQLiteStore(path)
+            store = SQLiteStore(path, **sqlite_options)
             if store.count() > 0:
                 notes.append(f"demo database: {path} (built earlier)")
                 return store, notes
@@ -182,12 +301,13 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
     SQLiteStore.from_world(demo_world(progress), tmp).close()
     tmp.replace(path)
     notes.append(f"demo database: {path} (built now)")
-    return SQLiteStore(path), notes
+    return SQLiteStore(path, **sqlite_options), notes
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C."""
     from .streams.demo import DEMO_TOKENS
+    from .streams.store import StoreUnavailable
     from .streams.world import FixtureError
 
     logging.basicConfig(level=logging.WARNING)
@@ -199,12 +319,18 @@ def serve_command(args: argparse.Namespace) -> int:
     except OSError as e:
         sys.stderr.write(f"opfilter serve: {e}\n")
         return 2
+    except StoreUnavailable as e:
+        sys.stderr.write(f"opfilter serve: the database is unavailable: {e}\n")
+        return 2
     try:
         server = make_server(args.host, args.port, make_app(store),
                              server_class=_ThreadingServer, handler_class=_Handler)
     except OSError as e:
         sys.stderr.write(f"opfilter serve: cannot listen on {args.host}:{args.port}: {e}\n")
         return 2
+    server.configure(workers=int(getattr(args, "workers", 8)),
+                     max_connections=int(getattr(args, "max_connections", 64)),
+                     queue_timeout=float(getattr(args, "timeout", 5.0)))
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host}:{port}"
     out = [f"opfilter serving GET /api/production-plan-streams on {url} (store: {args.store})",

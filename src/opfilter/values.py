@@ -56,7 +56,10 @@ DATETIME_EXPECTED = (
 
 def parse_int(text: str, lo: int = INT64_MIN, hi: int = INT64_MAX) -> int:
     if _INT.match(text) is None:
-        raise BadValue(f"is not an integer: expected {INT_EXPECTED}")
+        # examples that fit the range: `limit` says "an integer from 1 to 100"
+        expected = INT_EXPECTED if (lo, hi) == (INT64_MIN, INT64_MAX) else (
+            f"an integer from {lo} to {hi}")
+        raise BadValue(f"is not an integer: expected {expected}")
     # int() of thousands of digits is slow (and capped by sys.get_int_max_str_digits()):
     # anything with more than 19 significant digits is out of any 64-bit range anyway.
     n = int(text) if len(text) <= 19 or len(text.lstrip("-").lstrip("0")) <= 19 else hi + 1

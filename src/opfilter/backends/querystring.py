@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..nodes import Value
+from ..parser import OPERATOR_RE
 from ..schema import Filter, Type
 from ..values import format_date, format_datetime, format_decimal
 
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = ["format_operand", "to_query_string"]
 
 _SAFE = ":,"  # plus RFC 3986 unreserved characters, which quote() never escapes
-_NEEDS_QUOTES = re.compile(r'[, "]|[A-Za-z]+:|null\Z|\Z')
+# a string is quoted when it is empty, is `null`, holds `,` `"` or a space, or starts with
+# what the grammar reads as an operator name (its OPERATOR terminal, not a copy of it)
+_NEEDS_QUOTES = re.compile(rf'[, "]|{OPERATOR_RE.pattern}|null\Z|\Z')
 
 
 def _encode(text: str) -> str:

@@ -74,6 +74,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias, assert_never
 
 from ..lowering import (
+    LOWERINGS,
     Bound,
     Interval,
     Meaning,
@@ -82,7 +83,6 @@ from ..lowering import (
     NotMember,
     Scalar,
     Within,
-    lower_condition,
 )
 from ..nodes import Op, Value
 from ..schema import Filter, Type
@@ -217,48 +217,64 @@ Paramstyle: TypeAlias = Literal["qmark", "format"]
 DatetimeText: TypeAlias = Literal["fixed", "isoformat"]
 
 
-def _bind_postgresql(kind: Type, v: Scalar) -> SqlParam:
-    return v  # aware datetimes (lowered to UTC), dates, Decimals, ints, str, bool
+Bind: TypeAlias = Callable[[Scalar], SqlParam]
+"""A normalised value (lowering.py) → the parameter a driver binds."""
 
 
-def _bind_sqlite(kind: Type, v: Scalar) -> SqlParam:
-    if kind is Type.DATETIME:
-        assert isinstance(v, datetime)
-        return sqlite_datetime(v)
-    if kind is Type.DECIMAL:
-        assert isinstance(v, Decimal)
-        return float(v)  # in the REAL domain (see narrow_real)
-    if kind is Type.DATE:
-        assert isinstance(v, date)
-        return v.isoformat()
-    if kind is Type.BOOL:
-        assert isinstance(v, bool)
-        return int(v)
-    return v
+def _same(v: Scalar) -> SqlParam:
+    return v  # PostgreSQL: aware datetimes (in UTC), dates, Decimals, ints, str, bool
 
 
-def _bind_sqlite_isoformat(kind: Type, v: Scalar) -> SqlParam:
-    if kind is Type.DATETIME:
-        assert isinstance(v, datetime)
-        return sqlite_datetime(v, "isoformat")
-    return _bind_sqlite(kind, v)
+def _sqlite_decimal(v: Scalar) -> SqlParam:
+    assert isinstance(v, Decimal)
+    return float(v)  # in the REAL domain (see narrow_real)
 
 
-@dataclass(frozen=True, slots=True)
+def _sqlite_date(v: Scalar) -> SqlParam:
+    assert isinstance(v, date)
+    return v.isoformat()
+
+
+def _sqlite_bool(v: Scalar) -> SqlParam:
+    return int(v)  # type: ignore[arg-type]
+
+
+def _sqlite_fixed(v: Scalar) -> SqlParam:
+    assert isinstance(v, datetime)
+    return sqlite_datetime(v)
+
+
+def _sqlite_isoformat(v: Scalar) -> SqlParam:
+    assert isinstance(v, datetime)
+    return sqlite_datetime(v, "isoformat")
+
+
+def _binds(datetime_bind: Bind, **others: Bind) -> Mapping[Type, Bind]:
+    table: dict[Type, Bind] = dict.fromkeys(Type, _same)
+    table[Type.DATETIME] = datetime_bind
+    table.update({Type(k.lower()): b for k, b in others.items()})
+    return MappingProxyType(table)
+
+
+_SQLITE = {"DECIMAL": _sqlite_decimal, "DATE": _sqlite_date, "BOOL": _sqlite_bool}
+_BINDS: dict[tuple[str, str], Mapping[Type, Bind]] = {
+    ("sqlite", "fixed"): _binds(_sqlite_fixed, **_SQLITE),
+    ("sqlite", "isoformat"): _binds(_sqlite_isoformat, **_SQLITE),
+    ("postgresql", "fixed"): _binds(_same),
+}
+"""Per dialect and datetime storage: each field type's binder."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: a cache key per call
 class _Dialect:
     name: str
     mark: str  # the placeholder
     distinct: str  # NULL-safe "<>": true when the column is NULL
     percent: bool  # whether a literal % must be written %% (the "format" paramstyle)
-    bind: Callable[[Type, Scalar], SqlParam]
+    binds: Mapping[Type, Bind]
     real: bool  # decimals are stored as REAL: operands are narrowed to its domain
 
 
-_BINDS = {
-    ("sqlite", "fixed"): _bind_sqlite,
-    ("sqlite", "isoformat"): _bind_sqlite_isoformat,
-    ("postgresql", "fixed"): _bind_postgresql,
-}
 _DISTINCT = {"sqlite": "IS NOT", "postgresql": "IS DISTINCT FROM"}
 _MARKS = {"qmark": "?", "format": "%s"}
 _DEFAULT_PARAMSTYLE: dict[str, Paramstyle] = {"sqlite": "qmark", "postgresql": "format"}
@@ -273,13 +289,13 @@ def _dialect(name: str, paramstyle: str | None, datetimes: str) -> _Dialect:
     if style not in _MARKS or (name == "postgresql" and style != "format"):
         allowed = "'qmark' or 'format'" if name == "sqlite" else "'format' (psycopg's %s)"
         raise ValueError(f"unknown paramstyle {paramstyle!r} for {name}: expected {allowed}")
-    bind = _BINDS.get((name, datetimes))
-    if bind is None:
+    binds = _BINDS.get((name, datetimes))
+    if binds is None:
         raise ValueError(
             f"unknown datetime storage {datetimes!r} for {name}: expected 'fixed'"
             + (" or 'isoformat'" if name == "sqlite" else " (PostgreSQL binds timestamptz)")
         )
-    return _Dialect(name, _MARKS[style], _DISTINCT[name], style == "format", bind,
+    return _Dialect(name, _MARKS[style], _DISTINCT[name], style == "format", binds,
                     real=name == "sqlite")
 
 
@@ -299,34 +315,23 @@ def _quote(name: str, percent: bool) -> str:
 
 
 # -- rendering one meaning (lowering.py) ---------------------------------------------------
-# A fragment carries its precedence, so parentheses come from structure: an OR inside an
-# AND is wrapped (needed), an AND inside an OR too (for the reader); equal ones flatten.
+# A fragment is ``(sql, params, precedence)``, so parentheses come from structure: an OR
+# inside an AND is wrapped (needed), an AND inside an OR too (for the reader); equal
+# precedences flatten.
 
 _ATOM, _AND, _OR = 0, 1, 2
-
-
-@dataclass(frozen=True, slots=True)
-class _Sql:
-    text: str
-    params: tuple[SqlParam, ...]
-    prec: int = _ATOM
-
-
-_TRUE = _Sql("1 = 1", ())
-_FALSE = _Sql("1 = 0", ())
+_DATETIME, _DECIMAL = Type.DATETIME, Type.DECIMAL  # (an enum attribute look-up costs)
+_Sql: TypeAlias = tuple[str, tuple[SqlParam, ...], int]
+_TRUE: _Sql = ("1 = 1", (), _ATOM)
+_FALSE: _Sql = ("1 = 0", (), _ATOM)
 
 
 def _join(parts: list[_Sql], prec: int) -> _Sql:
     if len(parts) == 1:
         return parts[0]
     word = " AND " if prec == _AND else " OR "
-    texts = [p.text if p.prec in (_ATOM, prec) else f"({p.text})" for p in parts]
-    return _Sql(word.join(texts), tuple(x for p in parts for x in p.params), prec)
-
-
-def _wrapped(frag: _Sql) -> _Sql:
-    """An OR fragment in parentheses, so that it can be joined with AND as it is."""
-    return _Sql(f"({frag.text})", frag.params) if frag.prec == _OR else frag
+    text = word.join(t if p in (_ATOM, prec) else f"({t})" for t, _, p in parts)
+    return text, tuple(x for _, ps, _ in parts for x in ps), prec
 
 
 @lru_cache(maxsize=256)
@@ -370,92 +375,89 @@ def narrow_real(meaning: Meaning) -> Meaning:
             assert_never(meaning)
 
 
-class _Renderer:
-    """Renders meanings for one column of one field type in one dialect."""
+def _points(d: _Dialect, c: str, bind: Bind, points: tuple[Scalar, ...], negated: bool
+            ) -> _Sql:
+    if len(points) == 1:
+        return f"{c} {'<>' if negated else '='} {d.mark}", (bind(points[0]),), _ATOM
+    params = tuple(map(bind, points))
+    return f"{c} {'NOT IN' if negated else 'IN'} ({_marks(d.mark, len(points))})", params, _ATOM
 
-    __slots__ = ("c", "d", "kind")
 
-    def __init__(self, d: _Dialect, column: str, kind: Type) -> None:
-        self.d, self.c, self.kind = d, column, kind
+def _interval(d: _Dialect, c: str, bind: Bind, i: Interval) -> _Sql:
+    """A non-NULL value inside ``i``."""
+    lo, hi = i.lower, i.upper
+    m = d.mark
+    if hi is None:
+        if lo is None:
+            return f"{c} IS NOT NULL", (), _ATOM
+        return f"{c} {'>=' if lo.inclusive else '>'} {m}", (bind(lo.value),), _ATOM
+    if lo is None:
+        return f"{c} {'<=' if hi.inclusive else '<'} {m}", (bind(hi.value),), _ATOM
+    params = (bind(lo.value), bind(hi.value))
+    if lo.inclusive and hi.inclusive:
+        return f"{c} BETWEEN {m} AND {m}", params, _ATOM
+    low, high = ">=" if lo.inclusive else ">", "<=" if hi.inclusive else "<"
+    return f"{c} {low} {m} AND {c} {high} {m}", params, _AND
 
-    def _bound(self, op: str, b: Bound) -> _Sql:
-        return _Sql(f"{self.c} {op} {self.d.mark}", (self.d.bind(self.kind, b.value),))
 
-    def _points(self, points: tuple[Scalar, ...], negated: bool) -> _Sql:
-        bind, c, m = self.d.bind, self.c, self.d.mark
-        params = tuple(bind(self.kind, p) for p in points)
-        if len(points) == 1:
-            return _Sql(f"{c} {'<>' if negated else '='} {m}", params)
-        return _Sql(f"{c} {'NOT IN' if negated else 'IN'} ({_marks(m, len(points))})", params)
+def _outside(d: _Dialect, c: str, bind: Bind, i: Interval) -> _Sql:
+    """A non-NULL value outside ``i`` (a NULL one makes it UNKNOWN)."""
+    parts: list[_Sql] = []
+    if i.lower is not None:
+        below = "<" if i.lower.inclusive else "<="
+        parts.append((f"{c} {below} {d.mark}", (bind(i.lower.value),), _ATOM))
+    if i.upper is not None:
+        above = ">" if i.upper.inclusive else ">="
+        parts.append((f"{c} {above} {d.mark}", (bind(i.upper.value),), _ATOM))
+    return _join(parts, _OR) if parts else _FALSE
 
-    def interval(self, i: Interval) -> _Sql:
-        """A non-NULL value inside ``i``."""
-        lo, hi = i.lower, i.upper
-        if lo is None and hi is None:
-            return _Sql(f"{self.c} IS NOT NULL", ())
-        if lo is not None and hi is not None and lo.inclusive and hi.inclusive:
-            m = self.d.mark
-            bind = self.d.bind
-            return _Sql(f"{self.c} BETWEEN {m} AND {m}",
-                        (bind(self.kind, lo.value), bind(self.kind, hi.value)))
-        parts = []
-        if lo is not None:
-            parts.append(self._bound(">=" if lo.inclusive else ">", lo))
-        if hi is not None:
-            parts.append(self._bound("<=" if hi.inclusive else "<", hi))
-        return _join(parts, _AND)
 
-    def outside(self, i: Interval) -> _Sql:
-        """A non-NULL value outside ``i`` (a NULL one makes it UNKNOWN)."""
-        parts = []
-        if i.lower is not None:
-            parts.append(self._bound("<" if i.lower.inclusive else "<=", i.lower))
-        if i.upper is not None:
-            parts.append(self._bound(">" if i.upper.inclusive else ">=", i.upper))
-        return _join(parts, _OR) if parts else _FALSE
-
-    def render(self, meaning: Meaning) -> _Sql:
-        match meaning:
-            case Member(points=points, intervals=intervals, null=null):
-                parts = [self._points(points, False)] if points else []
-                parts += [self.interval(i) for i in intervals]
-                if null:
-                    parts.append(_Sql(f"{self.c} IS NULL", ()))
-                return _join(parts, _OR) if parts else _FALSE
-            case NotMember(points=points, intervals=intervals, null=null):
-                if not null and len(points) == 1 and not intervals:
-                    p = self.d.bind(self.kind, points[0])
-                    return _Sql(f"{self.c} {self.d.distinct} {self.d.mark}", (p,))
-                # each negation: for a non-NULL value, that item does not match it
-                negations = [self._points(points, True)] if points else []
-                negations += [self.outside(i) for i in intervals]
-                if null:  # a NULL row makes every negation UNKNOWN: not selected
-                    return (_join(negations, _AND) if negations
-                            else _Sql(f"{self.c} IS NOT NULL", ()))
-                if not negations:
-                    return _TRUE
-                return _join([_Sql(f"{self.c} IS NULL", ()), _join(negations, _AND)], _OR)
-            case Within(interval=interval):
-                return self.interval(interval)
-            case Never():
-                return _FALSE
-            case _:  # pragma: no cover
-                assert_never(meaning)
+def _meaning(d: _Dialect, c: str, bind: Bind, meaning: Meaning) -> _Sql:
+    """One lowered condition on the quoted column ``c``."""
+    match meaning:
+        case Member():
+            points, intervals, null = meaning.points, meaning.intervals, meaning.null
+            if not intervals and not null:
+                return _points(d, c, bind, points, False) if points else _FALSE
+            parts = [_points(d, c, bind, points, False)] if points else []
+            parts += [_interval(d, c, bind, i) for i in intervals]
+            if null:
+                parts.append((f"{c} IS NULL", (), _ATOM))
+            return _join(parts, _OR) if parts else _FALSE
+        case NotMember():
+            points, intervals, null = meaning.points, meaning.intervals, meaning.null
+            if not null and len(points) == 1 and not intervals:
+                return f"{c} {d.distinct} {d.mark}", (bind(points[0]),), _ATOM
+            # each negation: for a non-NULL value, that item does not match it
+            negations = [_points(d, c, bind, points, True)] if points else []
+            negations += [_outside(d, c, bind, i) for i in intervals]
+            if null:  # a NULL row makes every negation UNKNOWN: not selected
+                return _join(negations, _AND) if negations else (f"{c} IS NOT NULL", (), _ATOM)
+            if not negations:
+                return _TRUE
+            return _join([(f"{c} IS NULL", (), _ATOM), _join(negations, _AND)], _OR)
+        case Within():
+            return _interval(d, c, bind, meaning.interval)
+        case Never():
+            return _FALSE
+        case _:  # pragma: no cover
+            assert_never(meaning)
 
 
 def render(meaning: Meaning, kind: Type, column: str, dialect: Dialect = "sqlite", *,
            paramstyle: Paramstyle | None = None,
            datetimes: DatetimeText = "fixed") -> tuple[str, list[SqlParam]]:
     """One lowered condition on an already quoted ``column`` → ``(sql, params)``."""
-    d = _dialect(dialect, paramstyle, datetimes)
-    frag = _render(d, kind, column, meaning)
-    return frag.text, list(frag.params)
+    text, params, _ = _render(_dialect(dialect, paramstyle, datetimes), kind, column, meaning)
+    return text, list(params)
 
 
 def _render(d: _Dialect, kind: Type, column: str, meaning: Meaning) -> _Sql:
-    if d.real and kind is Type.DECIMAL:
+    if kind is _DECIMAL and d.real:
         meaning = narrow_real(meaning)
-    return _wrapped(_Renderer(d, column, kind).render(meaning))
+    text, params, prec = _meaning(d, column, d.binds[kind], meaning)
+    # an OR in parentheses, so that it can be joined with AND as it is
+    return (f"({text})", params, _ATOM) if prec == _OR else (text, params, prec)
 
 
 # -- a whole query -------------------------------------------------------------------------
@@ -475,8 +477,9 @@ def _condition(
     the :class:`Filter` (hashed by identity), the operator and the operands; the operands
     of a :class:`~opfilter.query.Query` were validated for the field when it was built,
     so equal keys always hold values of the field's own type."""
-    datetimes = f.kind is Type.DATETIME
-    return _render(d, f.kind, _column(d, f, table), lower_condition(op, operands, datetimes))
+    kind = f.kind
+    meaning = LOWERINGS[op](operands, kind is _DATETIME)  # lower_condition, inlined
+    return _render(d, kind, _column(d, f, table), meaning)
 
 
 def to_sql(
@@ -504,12 +507,12 @@ def to_sql(
     field = query.schema.filter_by_name.__getitem__
     if len(conditions) == 1:
         c = conditions[0]
-        frag = _condition(d, field(c.field), c.op, c.operands, table)
-        return frag.text, list(frag.params)
+        text, params, _ = _condition(d, field(c.field), c.op, c.operands, table)
+        return text, list(params)
     parts: list[str] = []
-    params: list[SqlParam] = []
+    out: list[SqlParam] = []
     for c in conditions:
-        frag = _condition(d, field(c.field), c.op, c.operands, table)
-        parts.append(frag.text)
-        params += frag.params
-    return " AND ".join(parts), params
+        text, params, _ = _condition(d, field(c.field), c.op, c.operands, table)
+        parts.append(text)
+        out += params
+    return " AND ".join(parts), out

@@ -1,6 +1,7 @@
 """``GET /api/production-plan-streams``: its schema (SPEC §5), and — loaded on first use —
 the row model (:mod:`.model`), the world and fixtures (:mod:`.world`), the store interface
-and the in-memory reference store (:mod:`.store`) and the endpoint (:mod:`.endpoint`)."""
+and the in-memory reference store (:mod:`.store`), the SQL stores (:mod:`.sqlite_store`,
+:mod:`.pg_store`, sharing :mod:`.sqlstore`) and the endpoint (:mod:`.endpoint`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ..schema import EnumParam, Filter, Limit, Offset, Schema
 if TYPE_CHECKING:
     from .endpoint import Response, handle, warnings
     from .model import InvalidRow, ProductionPlanStream
-    from .store import MemoryStore, Store
+    from .pg_store import PostgresStore
+    from .sqlite_store import SQLiteStore
+    from .store import MemoryStore, Store, StoreUnavailable
     from .world import (
         Company,
         FixtureError,
@@ -32,10 +35,13 @@ __all__ = [
     "FixtureError",
     "InvalidRow",
     "MemoryStore",
+    "PostgresStore",
     "ProductionPlanStream",
     "Project",
     "Response",
+    "SQLiteStore",
     "Store",
+    "StoreUnavailable",
     "User",
     "World",
     "dump_world",
@@ -54,6 +60,9 @@ _LAZY = {
     "ProductionPlanStream": "model",
     "MemoryStore": "store",
     "Store": "store",
+    "StoreUnavailable": "store",
+    "SQLiteStore": "sqlite_store",
+    "PostgresStore": "pg_store",
     "Company": "world",
     "FixtureError": "world",
     "Project": "world",

@@ -11,8 +11,17 @@
 The checks run in SPEC §5's order and each stops the request: 401, the header 400s,
 403, 412, the query 400 (with every failure), then 200 — and for ``{id}`` a 404 last.
 Routing comes first: another path is 404 and another method on these paths is 405 (with
-``Allow: GET``).  Anything unexpected (a store failing) is logged on the ``opfilter``
-logger and answered with a bare 500 ``internal_error``.
+``Allow: GET``).  A store that cannot answer now (:class:`~.store.StoreUnavailable`: its
+connections are all busy, or the database is down) gives 503 ``unavailable`` with
+``Retry-After``.  Anything else unexpected is logged on the ``opfilter`` logger and
+answered with a bare 500 ``internal_error``.
+
+Headers mean the same through :func:`handle` and over HTTP (SPEC §11): names are
+case-insensitive and ``_`` is not ``-``; ``Wethod-Company`` and ``Wethod-Version`` given
+more than once — as several headers, or as one comma-separated value, which is how WSGI
+servers hand several headers over — are the 400 "given more than once"; a company value
+that cannot be a slug (:func:`~.world.is_slug`: NUL, control characters, spaces,
+non-ASCII) is 403 without asking the store.
 """
 
 from __future__ import annotations
@@ -33,14 +42,15 @@ from ..schema import EnumParam, Schema
 from ..values import INT64_MAX
 from . import DELETED_CHOICES, SCHEMA
 from .model import ProductionPlanStream
-from .store import Store
-from .world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER
+from .store import Store, StoreUnavailable
+from .world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER, is_slug
 
 __all__ = [
     "CONTENT_TYPE",
     "ITEM_SCHEMA",
     "MESSAGES",
     "PATH",
+    "RETRY_AFTER",
     "SUPPORTED_VERSION",
     "HeadersInput",
     "Response",
@@ -65,6 +75,7 @@ MESSAGES: Mapping[str, str] = {
     "not_found": "The requested resource was not found.",
     "method_not_allowed": "This method is not allowed on this resource; use GET.",
     "internal_error": "An internal error occurred. Please try again later.",
+    "unavailable": "The service is busy or its database is unavailable; retry in a moment.",
 }
 """The fixed English message of every error key."""
 
@@ -76,7 +87,11 @@ _STATUS = {
     "not_found": 404,
     "method_not_allowed": 405,
     "internal_error": 500,
+    "unavailable": 503,
 }
+
+RETRY_AFTER = "1"
+"""The ``Retry-After`` seconds of a 503 ``unavailable``."""
 
 ITEM_SCHEMA = Schema(
     EnumParam("deleted", DELETED_CHOICES, default="exclude"),
@@ -143,6 +158,8 @@ def _error(key: str, failures: list[dict[str, str]] | None = None) -> Response:
         extra.append(("Allow", "GET"))
     elif key == "unauthorized":
         extra.append(("WWW-Authenticate", "Bearer"))
+    elif key == "unavailable":
+        extra.append(("Retry-After", RETRY_AFTER))
     text = json.dumps(error_body(key, failures), separators=(",", ":"), ensure_ascii=False)
     return _json_response(_STATUS[key], text, extra)
 
@@ -182,10 +199,11 @@ def _one_header(
     hdrs: dict[str, list[str]], name: str, failures: list[dict[str, str]]
 ) -> str | None:
     values = [v.strip(_OWS) for v in hdrs.get(name.lower(), [])]
-    if len(values) > 1:
+    if len(values) > 1 or any("," in v for v in values):
         failures.append({
             "field": name,
-            "message": f"{name}: the header is given more than once; give it exactly once",
+            "message": f"{name}: the header is given more than once (or holds a comma, which "
+            "is how repeated headers are joined); give it exactly once",
         })
         return None
     if not values or not values[0]:
@@ -259,11 +277,16 @@ def handle(
     ``path`` is the decoded path without the query string; ``query`` a raw query string
     (``str`` or ``bytes``) or any already-decoded form :func:`opfilter.parse_query`
     accepts; ``headers`` a mapping (values a string or a list of strings) or ``(name,
-    value)`` pairs, names case-insensitive.  Never raises: an unexpected exception is
-    logged and answered with 500 ``internal_error``.
+    value)`` pairs, names case-insensitive.  Never raises: a
+    :class:`~.store.StoreUnavailable` is answered 503 ``unavailable`` (with
+    ``Retry-After``); any other exception is logged and answered with 500
+    ``internal_error``.
     """
     try:
         return _handle(store, method, path, query, headers)
+    except StoreUnavailable as e:
+        logger.warning("opfilter: store unavailable answering %s %s: %s", method, path, e)
+        return _error("unavailable")
     except Exception:
         logger.exception("opfilter: unhandled error answering %s %s", method, path)
         return _error("internal_error")
@@ -286,6 +309,8 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
     if header_failures:
         return _error("invalid_data", header_failures)
 
+    if not is_slug(slug):  # NUL, control characters, non-ASCII: no company has it
+        return _error("forbidden")
     company = store.company(slug)
     permissions = None if company is None else store.permissions(user_id, slug)
     if company is None or permissions is None:

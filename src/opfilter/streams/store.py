@@ -32,19 +32,27 @@ from itertools import islice
 from typing import Protocol, runtime_checkable
 
 from ..backends.predicate import to_predicate
+from ..errors import OpfilterError
 from ..query import Query
 from .model import ProductionPlanStream
 from .world import Company, Project, World
 
-__all__ = ["MemoryStore", "Store"]
+__all__ = ["MemoryStore", "Store", "StoreUnavailable"]
+
+
+class StoreUnavailable(OpfilterError, RuntimeError):
+    """The store cannot answer now: no connection could be had within its timeout (the
+    pool is saturated), or the database is down or restarting.  The endpoint answers 503
+    ``unavailable`` with a ``Retry-After`` header; the request may simply be retried."""
 
 
 @runtime_checkable
 class Store(Protocol):
     """What :func:`opfilter.streams.endpoint.handle` needs from a data store.
 
-    The endpoint calls the methods in this order and stops at the first answer that ends
-    the request: ``authenticate`` (401), ``company`` and ``permissions`` (403/412), then
+    Any method may raise :class:`StoreUnavailable` (answered 503).  The endpoint calls
+    the methods in this order and stops at the first answer that ends the request:
+    ``authenticate`` (401), ``company`` and ``permissions`` (403/412), then
     ``list_rows`` or ``get_row``.  ``list_rows``/``get_row`` are only called for a company
     that exists, has Streams enabled, and where the user holds at least one of the two
     permissions (so ``can_view_own or can_view_other`` is true).

@@ -45,6 +45,7 @@ __all__ = [
     "World",
     "dump_world",
     "dumps_world",
+    "is_slug",
     "load_world",
     "loads_world",
 ]
@@ -55,6 +56,32 @@ PERMISSION_VIEW_OTHER = "production_plan.view_other"
 """Shows rows of the other projects of the company."""
 
 _VISIBLE_ASCII = re.compile(r"[!-~]+\Z")
+_SLUG = re.compile(r"[!-+\--~]+\Z")  # visible ASCII but the comma
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def is_slug(text: str) -> bool:
+    """Whether ``text`` can be a company slug: visible ASCII characters (no space, no
+    control character) other than ``,`` — a comma is what joins repeated headers, so a slug
+    holding one could not be told from ``Wethod-Company`` given twice."""
+    return _SLUG.match(text) is not None
+
+
+def _check_text(name: str, value: str, where: str = "") -> None:
+    """Strings a fixture may hold: no NUL, no control characters, no lone surrogates
+    (none can be stored in every database, or sent in a header)."""
+    bad = _UNSAFE.search(value)
+    if bad is not None:
+        raise InvalidRow(name, f"{value!r}{where} holds {_describe(bad[0])}, which no "
+                         "string of a fixture may hold")
+
+
+def _describe(ch: str) -> str:
+    if ch == "\x00":
+        return "a NUL character"
+    if "\ud800" <= ch <= "\udfff":
+        return f"a lone surrogate (U+{ord(ch):04X})"
+    return f"a control character (U+{ord(ch):04X})"
 
 
 class FixtureError(OpfilterError, ValueError):
@@ -96,9 +123,9 @@ class Company:
     streams_enabled: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.slug, str) or _VISIBLE_ASCII.match(self.slug) is None:
+        if not isinstance(self.slug, str) or not is_slug(self.slug):
             raise InvalidRow("slug", f"must be a non-empty string of visible ASCII characters "
-                             f"without spaces, got {self.slug!r}")
+                             f"without spaces or commas, got {self.slug!r}")
         if not isinstance(self.streams_enabled, bool):
             raise InvalidRow(
                 "streams_enabled", f"must be true or false, got {self.streams_enabled!r}"
@@ -122,6 +149,7 @@ class User:
         for slug, perms in dict(self.memberships).items():
             if not isinstance(slug, str):
                 raise InvalidRow("memberships", f"company slugs must be strings, got {slug!r}")
+            _check_text("memberships", slug, " (a company slug)")
             if (
                 isinstance(perms, str)
                 or not isinstance(perms, Iterable)
@@ -130,6 +158,8 @@ class User:
                 raise InvalidRow(
                     "memberships", f"the permissions in {slug!r} must be a list of strings"
                 )
+            for p in perms:
+                _check_text("memberships", p, f" (a permission in {slug!r})")
             frozen[slug] = frozenset(perms)
         object.__setattr__(self, "memberships", MappingProxyType(frozen))
 
@@ -160,6 +190,7 @@ class Project:
         _check_ref_id("id", self.id, nullable=False)
         if not isinstance(self.company, str):
             raise InvalidRow("company", f"must be a company slug, got {self.company!r}")
+        _check_text("company", self.company)
         _check_ref_id("pm_id", self.pm_id, nullable=True)
         _check_ref_id("account_id", self.account_id, nullable=True)
 
