@@ -228,7 +228,7 @@ def main() -> None:
             f"predicate over {len(big):,} rows (dicts, and `ProductionPlanStream` objects) "
             "against a hand-written list comprehension of the same conditions, written in "
             "the query's order (SPEC §10: per row ≤ 1.25×, `select` ≤ 1.05×; ratios are "
-            "medians of per-round ratios, the three contenders interleaved in every round)."
+            "medians of per-round ratios, the four contenders interleaved in every round)."
             "\n\n" + body + "\n"
         ))
 
