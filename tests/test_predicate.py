@@ -176,3 +176,229 @@ def test_select_agrees_with_per_row_calls(q: Query, table: list[dict[str, object
         o for o, r in zip(objects, table, strict=True) if pred(r)
     ]
     assert pred.select(objects) == [o for o, r in zip(objects, table, strict=True) if pred(r)]
+
+
+# -- the generated code: naive datetimes, row kinds, safety (SPEC §10, STYLE item 12) -------
+
+import keyword  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+from typing import Any  # noqa: E402
+
+from opfilter import Filter, Schema  # noqa: E402
+from opfilter.nodes import Condition, Op  # noqa: E402
+
+
+def _oracle(q: Query, row: dict[str, Any]) -> bool:
+    return all(
+        evaluate(k.meaning, row.get(k.field.name))
+        for k in (lower(q.schema.field(c.field), c) for c in q.all_conditions())
+    )
+
+
+def _echo(q: Query, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``table`` plus rows holding the query's own operands (and the edges of day
+    operands), so that equality and bounds are hit, not just missed."""
+    out = list(table)
+    for c in q.all_conditions():
+        for v in c.operands:
+            if isinstance(v, date) and not isinstance(v, datetime) and (
+                    q.schema.field(c.field).kind.value == "datetime"):
+                start = datetime(v.year, v.month, v.day, tzinfo=UTC)
+                out.append({c.field: start})
+                if v > date.min:
+                    out.append({c.field: start - US})
+                if v < date.max:
+                    out += [{c.field: start + timedelta(days=1) - US}]
+            else:
+                out.append({c.field: v})
+    return out
+
+
+def _naive(row: dict[str, Any]) -> dict[str, Any]:
+    """The same row with every datetime as naive UTC wall time."""
+    return {k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
+            for k, v in row.items()}
+
+
+@dataclass(slots=True)
+class Slotted:
+    i: int | None = None
+    ts: datetime | None = None
+    s: str | None = None
+
+
+class PlainSlots:
+    __slots__ = ("i", "s", "ts")
+
+    def __init__(self, **values: Any) -> None:
+        for k, v in values.items():
+            setattr(self, k, v)
+
+
+@given(q=queries(ALL_TYPES), table=st.lists(rows(ALL_TYPES, missing=True), max_size=12))
+def test_naive_datetimes_and_every_row_kind_agree_with_the_oracle(
+    q: Query, table: list[dict[str, Any]]
+) -> None:
+    table = _echo(q, table)
+    naive = [_naive(r) for r in table]
+    expected = [_oracle(q, r) for r in table]
+    assert [_oracle(q, r) for r in naive] == expected  # the oracle reads naive as UTC
+    for access in ("auto", "mapping", "attribute"):
+        pred = to_predicate(q, access=access)
+        kinds: list[list[Any]] = []
+        if access != "mapping":
+            kinds += [[SimpleNamespace(**r) for r in table], [SimpleNamespace(**r) for r in naive]]
+        if access != "attribute":
+            kinds += [table, naive, [OrderedDict(r) for r in table]]
+        for rows_ in kinds:
+            assert [pred(r) for r in rows_] == expected, (access, pred.source)
+            assert pred.select(rows_) == [r for r, e in zip(rows_, expected, strict=True) if e]
+            assert pred.select(iter(rows_)) == pred.select(rows_)
+    fetch = to_predicate(q, access=lambda row, name: row.get(name))
+    assert [fetch(r) for r in naive] == expected
+    assert fetch.select(table) == [r for r, e in zip(table, expected, strict=True) if e]
+
+
+SMALL = Schema(Filter("i", "int", nullable=True), Filter("ts", "datetime", nullable=True),
+               Filter("s", "string", nullable=True))
+
+
+@given(q=queries(SMALL), table=st.lists(rows(SMALL, missing=True), max_size=8))
+def test_slotted_objects_and_dataclasses_with_missing_attributes(
+    q: Query, table: list[dict[str, Any]]
+) -> None:
+    table = _echo(q, table)
+    expected = [_oracle(q, r) for r in table]
+    makers: list[Any] = [lambda r: Slotted(**r), lambda r: PlainSlots(**r)]
+    for make in makers:
+        objects = [make(r) for r in table]  # PlainSlots: a missing field is an unset slot
+        for access in ("auto", "attribute"):
+            pred = to_predicate(q, access=access)
+            assert [pred(o) for o in objects] == expected
+            assert pred.select(objects) == [o for o, e in zip(objects, expected, strict=True)
+                                            if e]
+
+
+def test_mixed_row_kinds_in_one_select() -> None:
+    pred = to_predicate(parse_query("project_id=in:1,2", SCHEMA))
+    table: list[Any] = [{"project_id": 1, "deleted_at": None}, Obj(2), Obj(3),
+                        {"project_id": 2}, OrderedDict(project_id=1), {}, Obj(1, D0)]
+    assert pred.select(table) == [table[0], table[1], table[3], table[4]]
+    assert pred.select(list(reversed(table))) == [table[4], table[3], table[1], table[0]]
+
+
+def test_the_day_rule_on_naive_rows() -> None:
+    pred = to_predicate(parse_query("updated_at=eq:2024-01-01", SCHEMA))
+    inside = [datetime(2024, 1, 1), datetime(2024, 1, 1, 23, 59, 59, 999999)]
+    outside = [datetime(2023, 12, 31, 23, 59, 59, 999999), datetime(2024, 1, 2)]
+    assert [pred({"updated_at": v}) for v in inside + outside] == [True, True, False, False]
+    rows_ = [{"updated_at": v, "deleted_at": None} for v in inside + outside]
+    assert pred.select(rows_) == rows_[:2]
+
+
+# Strings that would break or subvert naively generated source.
+HOSTILE = st.one_of(
+    st.sampled_from([
+        "'", '"', "\\", "\\'", "'''", '"""', "\n", "\r\n", "a\nb", "{x}", "{0}", "%s",
+        "') or True or ('", '" or True #', "__import__('os').system('false')",
+        "\\x00", "\\N{BULLET}", "\u2028", "_p0", "_f0 := 1", "row", ")]", "#", "\t",
+        "lambda: 1", "raise SystemExit", "\x00x"[1:],
+    ]),
+    st.text(st.sampled_from(list("'\"\\\n\r\t#(){}[]:=_ raow1")), max_size=10),
+)
+
+
+@st.composite
+def hostile_queries(draw: st.DrawFn) -> Query:
+    ops = [Op.EQ, Op.NEQ, Op.IN, Op.NIN]
+    conds = []
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(ops))
+        n = draw(st.integers(1, 4)) if op in (Op.IN, Op.NIN) else 1
+        operands = tuple(draw(st.one_of(HOSTILE, st.none()) if draw(st.booleans())
+                              else HOSTILE) for _ in range(n))
+        conds.append(Condition("s", op, operands))
+    return Query(ALL_TYPES, conds)
+
+
+@given(q=hostile_queries(), values=st.lists(st.one_of(st.none(), HOSTILE), max_size=8))
+def test_hostile_string_operands_stay_data(q: Query, values: list[str | None]) -> None:
+    pred = to_predicate(q)
+    table: list[dict[str, object]] = [{"s": v} for v in values]
+    table += [{"s": c.operands[0]} for c in q.conditions]
+    expected = [r for r in table if _oracle(q, r)]
+    assert [r for r in table if pred(r)] == expected, pred.source
+    assert pred.select(table) == expected
+    # no value in the source: the same shape with other values gives the same source
+    twin = {v: f"v{k}" for k, v in enumerate(
+        dict.fromkeys(x for c in q.conditions for x in c.operands if x is not None))}
+    bland = Query(ALL_TYPES, [
+        Condition("s", c.op, tuple(None if x is None else twin[x] for x in c.operands))
+        for c in q.conditions])
+    assert to_predicate(bland).source == pred.source
+
+
+def test_source_is_readable_and_holds_no_value() -> None:
+    payload = "__import__('os').system('false')"
+    q = parse_query({"s": f'in:"{payload}",x', "i": "gte:5", "ts": "lt:2024-01-01"},
+                    ALL_TYPES)
+    pred = to_predicate(q, access="mapping")
+    assert "__import__" not in pred.source and "2024" not in pred.source
+    assert "row['i'] >= _a" in pred.source or "_a" in pred.source.split("row['i']")[1]
+    assert "def predicate(row):" in pred.source and "def select(rows):" in pred.source
+    assert pred({"s": payload, "i": 5, "ts": datetime(2023, 1, 1)})
+    assert not pred({"s": "y", "i": 5, "ts": datetime(2023, 1, 1)})
+
+
+ODD_NAMES = ["class", "naïve", "ﬁeld", "a b", "x']; import os; #", "0start", "__class__",
+             "row", "_p0", "_f0"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_odd_field_names_are_never_pasted(name: str) -> None:
+    schema = Schema(Filter(name, "int", nullable=True), Filter("ok", "int"))
+    q = Query(schema, [Condition(name, Op.IN, (1, 2)), Condition("ok", Op.GTE, (0,))])
+    safe = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+    for access in ("auto", "mapping", "attribute"):
+        pred = to_predicate(q, access=access)
+        assert (repr(name) in pred.source or f".{name}" in pred.source) == safe, pred.source
+        if access != "attribute":
+            assert pred({name: 2, "ok": 1}) and not pred({name: 3, "ok": 1})
+            assert not pred({"ok": 1})
+            assert pred.select([{name: 1, "ok": 0}, {"ok": 0}]) == [{name: 1, "ok": 0}]
+        if access != "mapping" and name != "__class__":
+            obj, miss = SimpleNamespace(ok=1), SimpleNamespace(ok=1)
+            setattr(obj, name, 2)
+            assert pred(obj) and not pred(miss)
+            assert pred.select([miss, obj]) == [obj]
+
+
+def test_access_is_checked() -> None:
+    with pytest.raises(ValueError, match="access must be 'auto', 'mapping', 'attribute'"):
+        to_predicate(parse_query("", SCHEMA), access="rows")  # type: ignore[arg-type]
+
+
+def test_a_bad_row_value_raises_a_clear_type_error() -> None:
+    pred = to_predicate(parse_query("project_id=gt:5", SCHEMA))
+    with pytest.raises(TypeError, match="not supported between"):
+        pred({"project_id": "7", "deleted_at": None})
+
+
+def test_same_shape_queries_share_compiled_code() -> None:
+    from opfilter.backends.predicate import _compiled
+
+    a = to_predicate(parse_query("project_id=in:1,2&updated_at=gt:2024-01-01", SCHEMA))
+    before = _compiled.cache_info().hits
+    b = to_predicate(parse_query("project_id=in:7,8&updated_at=gt:2020-05-01", SCHEMA))
+    assert a.source == b.source and _compiled.cache_info().hits == before + 1
+    row = {"project_id": 7, "updated_at": datetime(2021, 1, 1, tzinfo=UTC), "deleted_at": None}
+    assert b(row) and not a(row)
+
+
+def test_module_doctest() -> None:
+    import doctest
+
+    from opfilter.backends import predicate as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 3 and result.failed == 0

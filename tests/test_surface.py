@@ -51,3 +51,27 @@ def test_plain_parameter_accessors() -> None:
     with pytest.raises(KeyError, match="'limit' is not a plain parameter"):
         q2.param("limit")
     assert Query(other).param("size") == 100
+
+
+def test_polars_and_spark_are_imported_only_when_called() -> None:
+    code = (
+        "import sys\n"
+        "import opfilter\n"
+        "from opfilter import *\n"
+        "from opfilter.streams import SCHEMA\n"
+        "print(sorted(m for m in ('polars', 'pyspark') if m in sys.modules))\n"
+        "sys.modules['polars'] = None  # as if they were not installed\n"
+        "sys.modules['pyspark'] = None\n"
+        "q = parse_query('project_id=1', SCHEMA)\n"
+        "print(to_predicate(q)({'project_id': 1}))\n"
+        "for verb in (to_polars, to_spark):\n"
+        "    try:\n"
+        "        verb(q)\n"
+        "    except ModuleNotFoundError as e:\n"
+        "        print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True",
+                   "to_polars needs Polars: pip install 'opfilter[polars]'",
+                   "to_spark needs PySpark: pip install 'opfilter[spark]'"]

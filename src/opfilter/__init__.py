@@ -20,6 +20,8 @@ from .query import Query, parse_query
 from .schema import EnumParam, Filter, IntParam, Limit, Offset, Schema, Type
 
 if TYPE_CHECKING:
+    import polars
+    import pyspark.sql
     from sqlalchemy.sql.elements import ColumnElement
     from sqlalchemy.sql.expression import FromClause
 
@@ -41,8 +43,10 @@ __all__ = [
     "Type",
     "Value",
     "parse_query",
+    "to_polars",
     "to_predicate",
     "to_query_string",
+    "to_spark",
     "to_sql",
     "to_sqlalchemy",
 ]
@@ -63,3 +67,33 @@ def to_sqlalchemy(query: Query, table: FromClause) -> ColumnElement[bool]:
             "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'", name=e.name
         ) from None
     return compile_sqlalchemy(query, table)
+
+
+def _missing(e: ModuleNotFoundError, verb: str, what: str, module: str,
+             extra: str) -> ModuleNotFoundError:
+    """The error for an optional dependency that is not installed (any other missing
+    module is re-raised as it is)."""
+    if e.name is None or e.name.split(".")[0] != module:
+        raise e
+    return ModuleNotFoundError(f"{verb} needs {what}: pip install 'opfilter[{extra}]'",
+                               name=e.name)
+
+
+def to_polars(query: Query) -> polars.Expr:
+    """A Polars boolean expression for ``DataFrame.filter`` / ``LazyFrame.filter`` (extra
+    ``opfilter[polars]``); see :func:`opfilter.backends.polars.to_polars`."""
+    try:
+        from .backends.polars import to_polars as compile_polars
+    except ModuleNotFoundError as e:
+        raise _missing(e, "to_polars", "Polars", "polars", "polars") from None
+    return compile_polars(query)
+
+
+def to_spark(query: Query) -> pyspark.sql.Column:
+    """A PySpark boolean ``Column`` for ``DataFrame.filter`` (extra ``opfilter[spark]``);
+    see :func:`opfilter.backends.spark.to_spark`."""
+    try:
+        from .backends.spark import to_spark as compile_spark
+    except ModuleNotFoundError as e:
+        raise _missing(e, "to_spark", "PySpark", "pyspark", "spark") from None
+    return compile_spark(query)

@@ -1,28 +1,57 @@
-"""Query → an in-memory predicate ``row -> bool`` (SPEC §2 and §7).
+"""Query → an in-memory predicate ``row -> bool`` (SPEC §2, §7 and §10).
 
-A renderer of :mod:`opfilter.lowering`: every lowered condition becomes one small closure
-over precomputed values (sets for points, bounds for intervals), and the conditions are
-joined into one row function, so calling the predicate never looks at the AST again.
-(The oracle the backends are tested against is :func:`opfilter.lowering.evaluate`.)
+A renderer of :mod:`opfilter.lowering` that writes **Python source**: one ``def`` per
+compiled query, with every condition inlined, ``compile()``-d once (the way
+:mod:`dataclasses` and attrs build ``__init__``).  That is what lets calling the predicate
+cost about what a hand-written comprehension costs, and ``pred.select(rows)`` *be* one.
 
-A row is a mapping or an object read by attribute; a missing field is NULL.  Datetime
-values in rows may be naive (taken as UTC) or aware in any zone: comparisons are by
-instant.
+>>> from opfilter import parse_query
+>>> from opfilter.streams import SCHEMA
+>>> pred = to_predicate(parse_query('project_id=in:1,2&updated_at=gte:2024-01-01', SCHEMA),
+...                     access="mapping")
+>>> print(pred.source.split("\\n\\n")[2])
+def predicate(row):
+    try:
+        return row['project_id'] in _p0 and _a1 <= row['updated_at'] and row['deleted_at'] is None
+    except _MISS:
+        return _exact(row)
 
-Besides being called per row, a predicate has ``select(rows)``, which filters a whole
-list condition by condition; for equality-type conditions on non-datetime fields each
-pass runs entirely in C (``itertools.compress`` over ``map(set.__contains__, map(getter,
-rows))``), which is what makes scanning a million rows about as fast as a hand-written
-list comprehension.
+The rules that make generating code safe (STYLE item 12):
+
+* **No value ever enters the source.**  Operands are bound as names (``_p0`` a frozenset
+  of points, ``_a1``/``_b1`` interval bounds) in the namespace given to ``exec``; a
+  string operand full of quotes, newlines or Python code is data in a set, never text.
+* **Field names** are written into the source only when they are plain ASCII identifiers
+  that are not keywords (``row['updated_at']``, ``row.updated_at``); any other name is
+  read through a bound name (``row[_k0]``, ``_getattr(row, _k0)``).
+* The namespace has no builtins; everything the code calls is bound explicitly.
+* One function, :func:`_generate`, writes every source; the text is kept as
+  ``pred.source`` so it can be read and tested.
+
+Two versions of each condition are generated:
+
+* the **fast** one reads ``row[name]`` / ``row.name`` and compares the raw value —
+  conditions ordered so the likeliest to fail come first (equality on points, then
+  ranges, then NULL tests, then negations);
+* the **exact** one reads ``missing`` as NULL, takes a naive datetime as UTC and tests
+  NULL explicitly.  The fast code falls back to it, for that row, on ``KeyError``,
+  ``AttributeError`` or ``TypeError`` — a missing field, a naive datetime compared with an
+  aware bound, a NULL in a range test on a field declared non-nullable.  (Point sets on
+  datetime fields hold each instant both aware and as naive UTC, so equality needs no
+  fallback.)  A genuinely bad row (an ``int`` compared with a ``str``) raises from the
+  exact code.
+
+Mapping rows are read with ``row[name]`` (a ``KeyError`` is a missing field, i.e. NULL),
+so a mapping that invents values for missing keys (``defaultdict``, ``Counter``) is read
+as holding them.  Object rows are read by attribute (``AttributeError``: missing).
 """
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from functools import partial
-from itertools import compress
-from operator import attrgetter, is_, is_not, methodcaller
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never, cast
 
 from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
@@ -33,13 +62,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Predicate", "render", "to_predicate"]
 
-Test = Callable[[Any], bool]
-"""A test of one field's value (``None`` is NULL)."""
 Access = Literal["auto", "mapping", "attribute"] | Callable[[Any, str], Any]
+_MODES = ("auto", "mapping", "attribute")
 
 
 class Predicate(Protocol):
     """What :func:`to_predicate` returns: call it on a row, or ``select`` from rows."""
+
+    source: str
+    """The generated Python source (values appear only as bound names)."""
 
     def __call__(self, row: Any) -> bool: ...
 
@@ -48,219 +79,315 @@ class Predicate(Protocol):
         ...
 
 
-def _never(v: Any) -> bool:
-    return False
+# -- helpers the generated code calls (bound by name in its namespace) ----------------------
 
 
-_is_null: Test = partial(is_, None)  # C-level callables: select() keeps them in C
-_not_null: Test = partial(is_not, None)
+def _utc(v: Any) -> Any:
+    """A naive datetime taken as UTC; anything else unchanged."""
+    if isinstance(v, datetime) and v.tzinfo is None:
+        return v.replace(tzinfo=UTC)
+    return v
 
 
-def _aware(v: datetime) -> datetime:
-    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+def _item(row: Any, key: str) -> Any:
+    """``row[key]``, ``None`` when missing."""
+    try:
+        return row[key]
+    except KeyError:
+        return None
 
 
-# -- rendering one meaning (lowering.py) to a test ---------------------------------------------
+def _safe_name(name: str) -> bool:
+    """Whether ``name`` may be written into source as an attribute / a string literal:
+    a plain ASCII identifier (Python would NFKC-normalise a non-ASCII one) and no keyword."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
 
 
-def _member(m: Member | NotMember, datetimes: bool) -> Test:
-    """``v`` equals a point, lies in an interval, or is NULL when ``m.null``."""
-    exact = frozenset(m.points) | ({None} if m.null else frozenset())
-    intervals = tuple(_within(i, datetimes) for i in m.intervals)
-    if not intervals:
-        if exact == {None}:
-            return _is_null
-        if not datetimes:
-            return exact.__contains__
-        return lambda v: (v if v is None or v.tzinfo is not None else _aware(v)) in exact
-
-    def test(v: Any) -> bool:
-        if v is None:
-            return None in exact
-        if datetimes and v.tzinfo is None:
-            v = _aware(v)
-        if v in exact:  # an aware datetime equals any other for the same instant
-            return True
-        return any(inside(v) for inside in intervals)
-
-    return test
+# -- the one code generator ----------------------------------------------------------------
 
 
-def _within(interval: Interval, datetimes: bool) -> Test:
-    """A non-NULL value inside ``interval`` (naive datetimes read as UTC)."""
-    lo, hi = interval.lower, interval.upper
+class _Writer:
+    """Collects the namespace (bound values) while rendering conditions to source."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {}
+        self.bound: list[str] = []
+        self._seen: dict[tuple[str, type, Any], str] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        """A new name for ``value`` (the same name for an equal value of the same type:
+        the fast and the exact code share their operands)."""
+        key = (prefix, type(value), value)
+        name = self._seen.get(key)
+        if name is None:
+            name = self._seen[key] = f"_{prefix}{len(self.bound)}"
+            self.bound.append(name)
+            self.namespace[name] = value
+        return name
+
+
+class _Field:
+    """One field's uses in one expression.  Each use is written as a placeholder token;
+    :meth:`finish` makes the first one (in text order, which is evaluation order in
+    ``and``/``or``/``not`` chains and chained comparisons) read the row — into a local
+    ``(_f0 := row['x'])`` when there are more uses — and the others use the local."""
+
+    def __init__(self, index: int, read: str) -> None:
+        self.token, self.local, self.read = f"\x00{index}\x00", f"_f{index}", read
+
+    def __call__(self) -> str:
+        return self.token
+
+    def finish(self, expr: str) -> str:
+        uses = expr.count(self.token)
+        if uses == 0:
+            return expr
+        first = self.read if uses == 1 else f"({self.local} := {self.read})"
+        return expr.replace(self.token, first, 1).replace(self.token, self.local)
+
+
+def _interval(w: _Writer, x: Callable[[], str], i: Interval) -> str:
+    lo, hi = i.lower, i.upper
     if lo is None and hi is None:
-        return _not_null
-    a: Any = None if lo is None else lo.value
-    b: Any = None if hi is None else hi.value
-    fix = _aware if datetimes else None
-    if fix is not None:
-        if hi is None:
-            assert lo is not None
-            if lo.inclusive:
-                return lambda v: v is not None and fix(v) >= a
-            return lambda v: v is not None and fix(v) > a
-        if lo is None:
-            if hi.inclusive:
-                return lambda v: v is not None and fix(v) <= b
-            return lambda v: v is not None and fix(v) < b
-        if lo.inclusive and not hi.inclusive:  # a whole day
-            return lambda v: v is not None and a <= fix(v) < b
-        low_ok, high_ok = lo.admits_above, hi.admits_below
-        return lambda v: v is not None and low_ok(fix(v)) and high_ok(fix(v))
-    if hi is None:
-        assert lo is not None
-        if lo.inclusive:
-            return lambda v: v is not None and v >= a
-        return lambda v: v is not None and v > a
-    if lo is None:
-        if hi.inclusive:
-            return lambda v: v is not None and v <= b
-        return lambda v: v is not None and v < b
-    if lo.inclusive and hi.inclusive:
-        return lambda v: v is not None and a <= v <= b
-    low_ok, high_ok = lo.admits_above, hi.admits_below
-    return lambda v: v is not None and low_ok(v) and high_ok(v)
+        return f"{x()} is not None"
+    text = ""
+    if lo is not None:
+        text = f"{w.bind('a', lo.value)} {'<=' if lo.inclusive else '<'} "
+    text += x()
+    if hi is not None:
+        text += f" {'<=' if hi.inclusive else '<'} {w.bind('b', hi.value)}"
+    return text
 
 
-def render(meaning: Meaning, kind: Type) -> Test:
-    """One lowered condition → a test of its field's value."""
-    datetimes = kind is Type.DATETIME
+def _points(values: Iterable[Any], datetimes: bool, null: bool) -> frozenset[Any]:
+    """A point set; on datetime fields each instant also as naive UTC (a naive row value
+    is UTC, and a naive datetime never equals an aware one), plus ``None`` when NULL
+    is listed."""
+    out: set[Any] = set()
+    for p in values:
+        out.add(p)
+        if datetimes and isinstance(p, datetime):
+            out.add(p.astimezone(UTC).replace(tzinfo=None))
+    if null:
+        out.add(None)
+    return frozenset(out)
+
+
+def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, datetimes: bool,
+            guard: bool) -> str:
+    """The source of "``x`` is a member of ``m``" (the positive form of both shapes).
+    ``guard``: test NULL explicitly before a range comparison (else a NULL there raises
+    ``TypeError`` and the row is decided by the exact code)."""
+    parts: list[str] = []
+    if len(m.points) == 1 and not datetimes and not m.null:
+        parts.append(f"{x()} == {w.bind('v', m.points[0])}")
+    elif m.points:
+        parts.append(f"{x()} in {w.bind('p', _points(m.points, datetimes, m.null))}")
+    elif m.null:
+        parts.append(f"{x()} is None")
+    ranges = [_interval(w, x, i) for i in m.intervals]
+    if ranges:
+        joined = " or ".join(ranges)
+        if guard:
+            joined = f"{x()} is not None and ({joined})"
+        parts.append(f"({joined})" if parts or len(ranges) > 1 else joined)
+    if not parts:
+        return "False"
+    return " or ".join(parts)
+
+
+def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bool,
+               guard: bool) -> str:
+    """One lowered condition → a Python boolean expression over the field read by ``x``."""
     match meaning:
         case Member():
-            return _member(meaning, datetimes)
+            return _member(w, x, meaning, datetimes, guard)
         case NotMember(points=points, intervals=intervals, null=null):
-            if not intervals and not datetimes:
-                refused = frozenset(points) | ({None} if null else frozenset())
-                return lambda v: v not in refused
-            if not points and not intervals and null:
-                return _not_null
-            inner = _member(meaning, datetimes)
-            return lambda v: not inner(v)
+            if not intervals and not points:
+                return f"{x()} is not None" if null else "True"
+            if not intervals and len(points) == 1 and not datetimes and not null:
+                return f"{x()} != {w.bind('v', points[0])}"
+            if not intervals:
+                return f"{x()} not in {w.bind('p', _points(points, datetimes, null))}"
+            return f"not ({_member(w, x, meaning, datetimes, guard)})"
         case Within(interval=interval):
-            return _within(interval, datetimes)
+            test = _interval(w, x, interval)
+            if guard and (interval.lower is not None or interval.upper is not None):
+                return f"{x()} is not None and {test}"
+            return test
         case Never():
-            return _never
+            return "False"
         case _:  # pragma: no cover
             assert_never(meaning)
 
 
-# -- a whole query ------------------------------------------------------------------------
+def _rank(meaning: Meaning) -> int:
+    """Order of evaluation: what most likely fails first (and costs least)."""
+    match meaning:
+        case Never():
+            return 0
+        case Member(points=points):
+            return 1 if points else 3
+        case Within():
+            return 2
+        case NotMember():
+            return 4
+        case _:  # pragma: no cover
+            assert_never(meaning)
 
 
-def _row_function(tests: tuple[tuple[str, Test], ...], read: str | Callable[[Any, str], Any]
-                  ) -> Callable[[Any], bool]:
-    """One closure for all conditions; ``read`` is "mapping", "attribute" or a function."""
-    if not tests:
-        return lambda row: True
-    if read == "mapping":
-        if len(tests) == 1:
-            ((key, test),) = tests
-            return lambda row: test(row.get(key))
-        if len(tests) == 2:
-            (k1, t1), (k2, t2) = tests
-            return lambda row: t1(row.get(k1)) and t2(row.get(k2))
-
-        def every_key(row: Any) -> bool:
-            get = row.get
-            for key, test in tests:
-                if not test(get(key)):
-                    return False
-            return True
-
-        return every_key
-    if read == "attribute":
-        if len(tests) == 1:
-            ((key, test),) = tests
-            return lambda row: test(getattr(row, key, None))
-        if len(tests) == 2:
-            (k1, t1), (k2, t2) = tests
-            return lambda row: t1(getattr(row, k1, None)) and t2(getattr(row, k2, None))
-
-        def every_attribute(row: Any) -> bool:
-            for key, test in tests:
-                if not test(getattr(row, key, None)):
-                    return False
-            return True
-
-        return every_attribute
-    assert callable(read)
-    fetch = read
-
-    def every_fetched(row: Any) -> bool:
-        for key, test in tests:
-            if not test(fetch(row, key)):
-                return False
-        return True
-
-    return every_fetched
+Condition = tuple[str, Type, bool, Meaning]
+"""(field name, field type, nullable, meaning)"""
 
 
-def _row_predicate(tests: tuple[tuple[str, Test], ...], access: Access) -> Callable[[Any], bool]:
-    if access != "auto":
-        return _row_function(tests, access)
-    by_key = _row_function(tests, "mapping")
-    by_attr = _row_function(tests, "attribute")
+def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool) -> str:
+    """The ``and`` of all conditions; ``read``: "item" (``row[...]``), "attr" (``row.x``)
+    or "fetch" (``_fetch(row, name)``).  ``exact``: missing is NULL, naive datetimes are
+    UTC, NULL tested before every range."""
+    fields: dict[str, _Field] = {}
+    parts: list[str] = []
+    for name, kind, nullable, meaning in conds:
+        f = fields.get(name)
+        if f is None:
+            key = repr(name) if _safe_name(name) else w.bind("k", name)
+            if read == "fetch":
+                text = f"_fetch(row, {key})"
+            elif exact:
+                text = f"_item(row, {key})" if read == "item" else f"_getattr(row, {key}, None)"
+            elif read == "item":
+                text = f"row[{key}]"
+            else:
+                text = f"row.{name}" if _safe_name(name) else f"_getattr(row, {key})"
+            if exact and kind is Type.DATETIME:
+                text = f"_utc({text})"
+            f = fields[name] = _Field(len(fields), text)
+        # each condition renders its field's uses through `f`; finish() below turns the
+        # first use in the whole chain into the assignment
+        parts.append(_condition(w, f, meaning, kind is Type.DATETIME, exact or nullable))
+    if not parts:
+        return "True"
+    expr = " and ".join(f"({p})" if " or " in p and len(parts) > 1 else p for p in parts)
+    for f in fields.values():
+        expr = f.finish(expr)
+    return expr
 
-    seen: dict[type, bool] = {dict: True}
 
-    def auto(row: Any) -> bool:
-        mapping = seen.get(type(row))
-        if mapping is None:
-            mapping = seen[type(row)] = isinstance(row, Mapping)
-        return by_key(row) if mapping else by_attr(row)
-
-    return auto
-
-
-def _select(conds: tuple[tuple[str, Test, bool], ...], access: Access,
-            row_predicate: Callable[[Any], bool], rows: Iterable[Any]) -> list[Any]:
-    """Filter a whole list condition by condition (C-level passes where possible)."""
-    out = rows if isinstance(rows, list) else list(rows)
-    if not out or callable(access):
-        return [row for row in out if row_predicate(row)]
-    read = access
-    if read == "auto":
-        read = "mapping" if type(out[0]) is dict or isinstance(out[0], Mapping) else "attribute"
-    try:
-        return _passes(conds, read, out)
-    except (AttributeError, TypeError):
-        # mixed row kinds, or a field missing on some object: the general path decides
-        return [row for row in out if row_predicate(row)]
-
-
-def _passes(conds: tuple[tuple[str, Test, bool], ...], read: str, out: list[Any]) -> list[Any]:
-    for key, test, c_level in conds:
-        if c_level:
-            getter = attrgetter(key) if read == "attribute" else methodcaller("get", key)
-            out = list(compress(out, map(test, map(getter, out))))
-        elif read == "attribute":
-            out = [row for row in out if test(getattr(row, key, None))]
+def _generate(conds: list[Condition], access: str) -> tuple[str, dict[str, Any]]:
+    """The module source defining ``_exact``, ``predicate`` and ``select``, and the
+    namespace holding every value it names."""
+    w = _Writer()
+    conds = sorted(conds, key=lambda c: _rank(c[3]))
+    lines: list[str] = []
+    if access == "fetch":
+        exact = _expression(w, conds, "fetch", True)
+        lines += ["def _exact(row):", f"    return {exact}", "",
+                  "def predicate(row):", f"    return {exact}", ""]
+    else:
+        exact_item = _expression(w, conds, "item", True)
+        exact_attr = _expression(w, conds, "attr", True)
+        fast_item = _expression(w, conds, "item", False)
+        fast_attr = _expression(w, conds, "attr", False)
+        if access == "mapping":
+            lines += ["def _exact(row):", f"    return {exact_item}", "",
+                      "def predicate(row):", "    try:", f"        return {fast_item}",
+                      "    except _MISS:", "        return _exact(row)", ""]
+        elif access == "attribute":
+            lines += ["def _exact(row):", f"    return {exact_attr}", "",
+                      "def predicate(row):", "    try:", f"        return {fast_attr}",
+                      "    except _MISS:", "        return _exact(row)", ""]
+        else:  # auto: mappings by key, anything else by attribute
+            lines += [
+                "def _exact(row):",
+                "    global _O",
+                "    if _isinstance(row, _Mapping):",
+                f"        return {exact_item}",
+                "    _O = _type(row)  # the object class the fast path reads by attribute",
+                f"    return {exact_attr}",
+                "",
+                "def predicate(row):",
+                "    kind = _type(row)",
+                "    try:",
+                "        if kind is _dict:",
+                f"            return {fast_item}",
+                "        if kind is _O:",
+                f"            return {fast_attr}",
+                "    except _MISS:",
+                "        pass",
+                "    return _exact(row)",
+                "",
+            ]
+    lines += ["def select(rows):",
+              "    if _type(rows) is not _list:",
+              "        rows = _list(rows)"]
+    if access == "fetch":
+        lines += ["    return [row for row in rows if _exact(row)]"]
+    else:
+        if access == "auto":
+            lines += [
+                "    if not rows:",
+                "        return []",
+                "    try:",
+                "        if _isinstance(rows[0], _Mapping):",
+                f"            return [row for row in rows if {fast_item}]",
+                f"        return [row for row in rows if {fast_attr}]",
+            ]
         else:
-            out = [row for row in out if test(row.get(key))]
-        if not out:
-            break
-    return out
+            fast = fast_item if access == "mapping" else fast_attr
+            lines += ["    try:", f"        return [row for row in rows if {fast}]"]
+        lines += ["    except _MISS:", "        return [row for row in rows if _exact(row)]"]
+    w.namespace.update({
+        "__builtins__": {}, "_MISS": (KeyError, AttributeError, TypeError),
+        "_type": type, "_list": list, "_dict": dict, "_isinstance": isinstance,
+        "_getattr": getattr, "_Mapping": Mapping, "_item": _item, "_utc": _utc,
+        "_O": None,
+    })
+    header = (f"# opfilter predicate ({access}); operands and odd field names are bound "
+              f"names: {', '.join(w.bound) or 'none'}")
+    return header + "\n\n" + "\n".join(lines), w.namespace
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    """Compile once per distinct source (sources hold no values, so queries of the same
+    shape share their code object)."""
+    return compile(source, "<opfilter predicate>", "exec")
+
+
+def _build(conds: list[Condition], access: Access) -> Predicate:
+    if callable(access):
+        source, namespace = _generate(conds, "fetch")
+        namespace["_fetch"] = access
+    elif access in _MODES:
+        source, namespace = _generate(conds, access)
+    else:
+        raise ValueError(
+            f"access must be 'auto', 'mapping', 'attribute' or a function (row, name) -> "
+            f"value, not {access!r}"
+        )
+    exec(_compiled(source), namespace)  # the source holds no value: see the module doc
+    fn = namespace["predicate"]
+    fn.select = namespace["select"]
+    fn.source = source
+    return cast(Predicate, fn)
+
+
+def render(meaning: Meaning, kind: Type) -> Callable[[Any], bool]:
+    """One lowered condition → a test of one field's value (``None`` is NULL), through the
+    same generator as :func:`to_predicate`."""
+    pred = _build([("value", kind, True, meaning)], "mapping")
+    return lambda v: bool(pred({"value": v}))
 
 
 def to_predicate(query: Query, *, access: Access = "auto") -> Predicate:
     """Compile ``query`` (its filters and implied conditions such as ``deleted``) to a
-    predicate: ``pred(row) -> bool`` and ``pred.select(rows) -> list``.
+    predicate: ``pred(row) -> bool``, ``pred.select(rows) -> list`` and ``pred.source``.
 
-    ``access``: ``"mapping"`` (``row.get(field)``), ``"attribute"`` (``getattr(row, field,
-    None)``), ``"auto"`` (mappings by key, anything else by attribute) or a function
-    ``(row, field) -> value``.  Fields are read by their schema name."""
+    ``access``: ``"mapping"`` (``row[field]``), ``"attribute"`` (``row.field``), ``"auto"``
+    (mappings by key, anything else by attribute) or a function ``(row, field) -> value``.
+    Fields are read by their schema name; a missing one is NULL."""
     schema = query.schema
-    conds = []
+    conds: list[Condition] = []
     for c in query.all_conditions():
         f = schema.field(c.field)
-        test = render(lower(f, c).meaning, f.kind)
-        # set.__contains__ and the like are C functions: select() can stay in C for them
-        c_level = not hasattr(test, "__code__")
-        conds.append((c.field, test, c_level))
-    frozen = tuple(conds)
-    row_predicate = _row_predicate(tuple((key, test) for key, test, _ in frozen), access)
-
-    fn: Any = row_predicate  # a fresh closure: attaching select() to it is safe
-    fn.select = partial(_select, frozen, access, row_predicate)
-    return cast(Predicate, fn)
+        conds.append((f.name, f.kind, f.nullable, lower(f, c).meaning))
+    return _build(conds, access)

@@ -20,7 +20,7 @@ both permissions: ``TRUE``; only ``can_view_own``: ``own``; only ``can_view_othe
 :user)``.  A row whose project is unknown is visible to nobody (the inner join drops it).
 
 :class:`MemoryStore` is the reference: it answers with
-:func:`opfilter.to_predicate` over rows kept sorted by id, per company.
+:func:`opfilter.to_predicate`'s ``select`` over rows kept sorted by id, per company.
 """
 
 from __future__ import annotations
@@ -105,8 +105,8 @@ class MemoryStore:
     """The reference :class:`Store`, over a :class:`~opfilter.streams.world.World`.
 
     Per company, the rows of its projects are precomputed as one list sorted by id, with
-    each row's project; a request walks that list once with the compiled predicate and
-    stops as soon as its page is full.
+    each row's project; a request walks that list with the compiled predicate's
+    ``select`` in growing batches and stops as soon as its page is full.
     """
 
     __slots__ = ("_by_company", "world")
@@ -163,12 +163,18 @@ class MemoryStore:
         candidates = self._by_company.get(company, ())
         if offset >= len(candidates) or limit == 0:
             return []
-        matches = filter(
-            to_predicate(query, access="attribute"),
-            self._visible(company, user_id, can_view_own, can_view_other),
-        )
+        select = to_predicate(query, access="attribute").select
+        visible = self._visible(company, user_id, can_view_own, can_view_other)
         stop = None if limit is None else offset + limit
-        return list(islice(matches, offset, stop))
+        matches: list[ProductionPlanStream] = []
+        batch = 256  # select() in growing batches: the first page still stops early
+        while stop is None or len(matches) < stop:
+            rows = list(islice(visible, batch))
+            if not rows:
+                break
+            matches += select(rows)
+            batch = min(batch * 4, 65536)
+        return matches[offset:stop]
 
     def get_row(
         self,

@@ -1,0 +1,150 @@
+"""Query → a Polars expression for ``DataFrame.filter`` / ``LazyFrame.filter``
+(extra ``opfilter[polars]``; SPEC §10).
+
+>>> from datetime import UTC, datetime
+>>> import polars as pl
+>>> from opfilter import parse_query
+>>> from opfilter.streams import SCHEMA
+>>> df = pl.DataFrame({
+...     "project_id": [1, 2, 3],
+...     "updated_at": [datetime(2024, 1, d, tzinfo=UTC) for d in (1, 2, 3)],
+...     "deleted_at": [None, None, datetime(2024, 2, 1, tzinfo=UTC)],
+... })
+>>> expr = to_polars(parse_query("project_id=neq:2&updated_at=lte:2024-01-03", SCHEMA))
+>>> df.filter(expr)["project_id"].to_list()
+[1]
+>>> df.lazy().filter(expr).select("project_id").collect()["project_id"].to_list()
+[1]
+
+A renderer of :mod:`opfilter.lowering`.  Columns are named as the schema's columns
+(``Filter.column``), of these types: int ``Int64``, decimal ``Decimal`` (compared
+exactly), date ``Date``, datetime ``Datetime`` in any unit and time zone — compared as
+**instants**, through ``dt.epoch("us")``, so a naive column is read as UTC — string and
+enum ``String``, bool ``Boolean``.
+
+Polars' own ``!=`` and ``is_in`` give null on a null value (and ``filter`` drops it), so
+SPEC §2's NULL rule is written out: every condition is built so that it is never null —
+``is_not_null() & …`` around comparisons (Kleene logic: ``false & null`` is false) and
+``is_null() | …`` where NULL is accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import reduce
+from typing import TYPE_CHECKING, Any, assert_never
+
+import polars as pl
+
+from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
+from ..schema import Type
+
+if TYPE_CHECKING:
+    from ..query import Query
+
+__all__ = ["column", "render", "to_polars"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _micros(v: Any) -> int:
+    """An aware datetime (the lowering's values are in UTC) → microseconds since the
+    epoch, the unit datetime columns are compared in."""
+    assert isinstance(v, datetime) and v.tzinfo is not None
+    return (v - _EPOCH) // _US
+
+
+def column(name: str, kind: Type) -> pl.Expr:
+    """The column as compared: datetimes as epoch microseconds (UTC instants; a naive
+    column read as UTC), anything else as it is."""
+    if name == "*" or (name.startswith("^") and name.endswith("$")):
+        raise ValueError(
+            f"column name {name!r} would be a wildcard or a regular expression in Polars; "
+            "rename the column (Filter(..., column=...))"
+        )
+    col = pl.col(name)
+    return col.dt.epoch("us") if kind is Type.DATETIME else col
+
+
+def _value(v: Any, kind: Type) -> Any:
+    return _micros(v) if kind is Type.DATETIME else v
+
+
+def _lit(v: Any, kind: Type) -> pl.Expr:
+    value = _value(v, kind)
+    if kind is Type.DATE:
+        return pl.lit(value, dtype=pl.Date)
+    if kind is Type.DATETIME or kind is Type.INT:
+        return pl.lit(value, dtype=pl.Int64)
+    return pl.lit(value)
+
+
+def _interval(col: pl.Expr, i: Interval, kind: Type) -> pl.Expr:
+    lo, hi = i.lower, i.upper
+    parts: list[pl.Expr] = []
+    if lo is not None:
+        a = _lit(lo.value, kind)
+        parts.append(col >= a if lo.inclusive else col > a)
+    if hi is not None:
+        b = _lit(hi.value, kind)
+        parts.append(col <= b if hi.inclusive else col < b)
+    if not parts:
+        return col.is_not_null()
+    return reduce(lambda x, y: x & y, parts)
+
+
+def _any(col: pl.Expr, m: Member | NotMember, kind: Type) -> pl.Expr | None:
+    """Whether a non-NULL value is one of ``m``'s points or in one of its intervals
+    (``None``: ``m`` has neither)."""
+    parts: list[pl.Expr] = []
+    if len(m.points) == 1:
+        parts.append(col == _lit(m.points[0], kind))
+    elif m.points:
+        parts.append(reduce(lambda x, y: x | y, (col == _lit(p, kind) for p in m.points))
+                     if kind is Type.DECIMAL or kind is Type.DATE
+                     else col.is_in(pl.Series([_value(p, kind) for p in m.points],
+                                              dtype=_SERIES_TYPES[kind]).implode()))
+    parts += [_interval(col, i, kind) for i in m.intervals]
+    return reduce(lambda x, y: x | y, parts) if parts else None
+
+
+_SERIES_TYPES: dict[Type, Any] = {
+    Type.INT: pl.Int64, Type.DATETIME: pl.Int64, Type.STRING: pl.String,
+    Type.ENUM: pl.String, Type.BOOL: pl.Boolean,
+}
+
+
+def render(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
+    """One lowered condition → a boolean expression over ``col`` that is never null."""
+    match meaning:
+        case Member(null=null):
+            hit = _any(col, meaning, kind)
+            inside = None if hit is None else col.is_not_null() & hit
+            if null:
+                return col.is_null() if inside is None else col.is_null() | inside
+            return pl.lit(False) if inside is None else inside
+        case NotMember(null=null):
+            hit = _any(col, meaning, kind)
+            if null:
+                return col.is_not_null() if hit is None else col.is_not_null() & ~hit
+            return pl.lit(True) if hit is None else col.is_null() | ~hit
+        case Within(interval=interval):
+            return col.is_not_null() & _interval(col, interval, kind)
+        case Never():
+            return pl.lit(False)
+        case _:  # pragma: no cover
+            assert_never(meaning)
+
+
+def to_polars(query: Query) -> pl.Expr:
+    """The conditions of ``query`` (filters and implied ones such as ``deleted``; never
+    ``limit``/``offset``) as one boolean ``polars.Expr`` (``pl.lit(True)`` for none)."""
+    exprs: list[pl.Expr] = []
+    for c in query.all_conditions():
+        f = query.schema.field(c.field)
+        exprs.append(render(lower(f, c).meaning, column(f.column, f.kind), f.kind))
+    if not exprs:
+        return pl.lit(True)
+    return reduce(lambda x, y: x & y, exprs)
+
