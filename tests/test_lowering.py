@@ -277,3 +277,18 @@ def test_the_lowering_table_covers_every_operator() -> None:
     from opfilter.lowering import LOWERINGS
 
     assert set(LOWERINGS) == set(Op)
+
+
+@given(data=st.data())
+def test_between_is_empty_is_the_lowerings_answer(data: st.DataObject) -> None:
+    """The parse-time shortcut answers exactly what the lowered bt meaning says."""
+    from opfilter.lowering import between_is_empty, lower_condition
+    from opfilter.testing import values
+
+    f = data.draw(st.sampled_from([S.field("i"), S.field("ts"), S.field("d")]))
+    a = data.draw(values(f, null=False))
+    b = data.draw(values(f, null=False))
+    datetimes = f.name == "ts"
+    assert between_is_empty(a, b, datetimes) == is_empty_range(
+        lower_condition(Op.BT, (a, b), datetimes)
+    )

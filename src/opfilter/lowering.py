@@ -53,6 +53,7 @@ __all__ = [
     "Never",
     "NotMember",
     "Within",
+    "between_is_empty",
     "evaluate",
     "holds_for_null",
     "is_empty_range",
@@ -318,6 +319,15 @@ def is_empty_range(meaning: Meaning) -> bool:
     return isinstance(meaning, Never) or (
         isinstance(meaning, Within) and meaning.interval.empty
     )
+
+
+def between_is_empty(low: Value, high: Value, datetimes: bool) -> bool:
+    """Whether ``bt:low,high`` denotes an empty interval (a failure, SPEC §2): exactly
+    ``is_empty_range(lower_condition(Op.BT, (low, high), datetimes))``, answered without
+    building the meaning when no whole day is involved (parsing asks it per ``bt``)."""
+    if not datetimes or (isinstance(low, datetime) and isinstance(high, datetime)):
+        return bool(low > high)  # type: ignore[operator]
+    return is_empty_range(_between((low, high), datetimes))
 
 
 def satisfiable(meanings: Sequence[Meaning]) -> bool:

@@ -31,7 +31,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
-from .lowering import is_empty_range, lower_condition
+from .lowering import between_is_empty
 from .nodes import EQUALITY_OPS, LIST_OPS, NULL_OPS, Condition, Op, Type, Value
 from .values import (
     INT64_MAX,
@@ -57,6 +57,7 @@ __all__ = [
 
 
 _ALL_OPS = frozenset(Op)
+_BT, _DATETIME = Op.BT, Type.DATETIME  # (an enum attribute look-up costs, per value parsed)
 
 TypeName: TypeAlias = Type | Literal["int", "decimal", "date", "datetime", "string", "bool", "enum"]
 
@@ -166,9 +167,7 @@ class Filter:
 
     def check(self, op: Op, operands: tuple[Value, ...]) -> str | None:
         """Whole-condition checks after typing; the problem in words, or ``None``."""
-        if op is Op.BT and is_empty_range(
-            lower_condition(op, operands, self.kind is Type.DATETIME)
-        ):
+        if op is _BT and between_is_empty(operands[0], operands[1], self.kind is _DATETIME):
             return "is an empty interval: its lower bound is after its upper bound"
         return None
 
