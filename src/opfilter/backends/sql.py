@@ -299,6 +299,10 @@ def _dialect(name: str, paramstyle: str | None, datetimes: str) -> _Dialect:
                     real=name == "sqlite")
 
 
+_DEFAULTS = {name: _dialect(name, None, "fixed") for name in _DISTINCT}
+"""Each dialect with its default settings (the common call, without the checks)."""
+
+
 def quote_identifier(name: str, dialect: Dialect = "sqlite", *,
                      paramstyle: Paramstyle | None = None) -> str:
     """``name`` as a double-quoted SQL identifier (``"`` doubled; ``%`` doubled for the
@@ -500,7 +504,9 @@ def to_sql(
     the fraction omitted when zero: what Django and ``sqlite3``'s default adapter write for
     naive UTC datetimes).  See the module docstring for the storage each dialect expects
     and the NULL rules."""
-    d = _dialect(dialect, paramstyle, datetimes)
+    d = _DEFAULTS.get(dialect) if paramstyle is None and datetimes == "fixed" else None
+    if d is None:
+        d = _dialect(dialect, paramstyle, datetimes)
     conditions = query.all_conditions()
     if not conditions:
         return "1 = 1", []
