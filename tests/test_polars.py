@@ -71,6 +71,8 @@ def test_polars_agrees_with_the_oracle(batch: list[Query], table: list[dict[str,
         expected = [i for i, r in enumerate(t) if oracle(q, r)]
         expr = to_polars(q)
         assert matching(df, expr) == expected, q
+        # never null, so its negation is the exact complement
+        assert matching(df, ~expr) == [i for i in range(len(t)) if i not in expected], q
         assert sorted(df.lazy().filter(expr).collect()["_row"].to_list()) == expected
         # the same instants in a naive (UTC wall time) and in a zoned column
         zoned = df.with_columns(pl.col("ts").dt.convert_time_zone("America/New_York"),

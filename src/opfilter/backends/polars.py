@@ -23,9 +23,11 @@ exactly), date ``Date``, datetime ``Datetime`` in any unit and time zone — com
 enum ``String``, bool ``Boolean``.
 
 Polars' own ``!=`` and ``is_in`` give null on a null value (and ``filter`` drops it), so
-SPEC §2's NULL rule is written out: every condition is built so that it is never null —
-``is_not_null() & …`` around comparisons (Kleene logic: ``false & null`` is false) and
-``is_null() | …`` where NULL is accepted.
+SPEC §2's NULL rule is written out: ``is_null() | …`` where NULL is accepted, and every
+other comparison with a null value gives null exactly where §2's answer is false; the
+whole expression is then made exact — never null, so ``~expr`` is its complement — by
+one ``fill_null(False)`` (Kleene logic: ``false & null`` is false, ``true & null`` null),
+which costs one pass instead of an ``is_not_null()`` guard per condition.
 """
 
 from __future__ import annotations
@@ -115,36 +117,42 @@ _SERIES_TYPES: dict[Type, Any] = {
 }
 
 
-def render(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
-    """One lowered condition → a boolean expression over ``col`` that is never null."""
+def _condition(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
+    """One lowered condition; the expression is null only where the answer is false (a
+    comparison with a null value), so one ``fill_null(False)`` makes it exact."""
     match meaning:
         case Member(null=null):
-            hit = _any(col, meaning, kind)
-            inside = None if hit is None else col.is_not_null() & hit
+            hit = _any(col, meaning, kind)  # null only on a null value
             if null:
-                return col.is_null() if inside is None else col.is_null() | inside
-            return pl.lit(False) if inside is None else inside
+                return col.is_null() if hit is None else col.is_null() | hit
+            return pl.lit(False) if hit is None else hit
         case NotMember(null=null):
             hit = _any(col, meaning, kind)
-            if null:
-                return col.is_not_null() if hit is None else col.is_not_null() & ~hit
+            if null:  # on a null value ~hit is null: false, once filled
+                return col.is_not_null() if hit is None else ~hit
             return pl.lit(True) if hit is None else col.is_null() | ~hit
         case Within(interval=interval):
-            return col.is_not_null() & _interval(col, interval, kind)
+            return _interval(col, interval, kind)
         case Never():
             return pl.lit(False)
         case _:  # pragma: no cover
             assert_never(meaning)
 
 
+def render(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
+    """One lowered condition → a boolean expression over ``col`` that is never null."""
+    return _condition(meaning, col, kind).fill_null(False)
+
+
 def to_polars(query: Query) -> pl.Expr:
     """The conditions of ``query`` (filters and implied ones such as ``deleted``; never
-    ``limit``/``offset``) as one boolean ``polars.Expr`` (``pl.lit(True)`` for none)."""
+    ``limit``/``offset``) as one boolean ``polars.Expr`` that is never null
+    (``pl.lit(True)`` for none)."""
     exprs: list[pl.Expr] = []
     for c in query.all_conditions():
         f = query.schema.field(c.field)
-        exprs.append(render(lower(f, c).meaning, column(f.column, f.kind), f.kind))
+        exprs.append(_condition(lower(f, c).meaning, column(f.column, f.kind), f.kind))
     if not exprs:
         return pl.lit(True)
-    return reduce(lambda x, y: x & y, exprs)
-
+    # Kleene logic: a null (a false answer) stays false or null through & — filled once
+    return reduce(lambda x, y: x & y, exprs).fill_null(False)
