@@ -117,20 +117,23 @@ _SERIES_TYPES: dict[Type, Any] = {
 }
 
 
-def _condition(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
+def _condition(meaning: Meaning, col: pl.Expr, kind: Type, raw: pl.Expr | None = None
+               ) -> pl.Expr:
     """One lowered condition; the expression is null only where the answer is false (a
-    comparison with a null value), so one ``fill_null(False)`` makes it exact."""
+    comparison with a null value), so one ``fill_null(False)`` makes it exact.  ``raw``:
+    the column before conversion (NULL tests need no epoch arithmetic)."""
+    nulls = col if raw is None else raw
     match meaning:
         case Member(null=null):
             hit = _any(col, meaning, kind)  # null only on a null value
             if null:
-                return col.is_null() if hit is None else col.is_null() | hit
+                return nulls.is_null() if hit is None else nulls.is_null() | hit
             return pl.lit(False) if hit is None else hit
         case NotMember(null=null):
             hit = _any(col, meaning, kind)
             if null:  # on a null value ~hit is null: false, once filled
-                return col.is_not_null() if hit is None else ~hit
-            return pl.lit(True) if hit is None else col.is_null() | ~hit
+                return nulls.is_not_null() if hit is None else ~hit
+            return pl.lit(True) if hit is None else nulls.is_null() | ~hit
         case Within(interval=interval):
             return _interval(col, interval, kind)
         case Never():
@@ -151,7 +154,8 @@ def to_polars(query: Query) -> pl.Expr:
     exprs: list[pl.Expr] = []
     for c in query.all_conditions():
         f = query.schema.field(c.field)
-        exprs.append(_condition(lower(f, c).meaning, column(f.column, f.kind), f.kind))
+        exprs.append(_condition(lower(f, c).meaning, column(f.column, f.kind), f.kind,
+                                pl.col(f.column)))
     if not exprs:
         return pl.lit(True)
     # Kleene logic: a null (a false answer) stays false or null through & — filled once
