@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,15 +22,14 @@ A filter parameter's value is OP:OPERANDS, or a bare operand meaning eq:
 
   eq neq            equal / not equal             project_id=eq:5   project_id=5
   gt gte lt lte     ordered comparison            updated_at=gte:2024-01-01T00:00:00Z
-  in nin            in / not in a list (<= 100)   project_id=in:1,2,3
+  in nin            in / not in a list (<= {max_items})   project_id=in:1,2,3
   bt                between, inclusive: min,max   updated_at=bt:2024-01-01,2024-01-31
 
 Values: integers (-?digits), dates YYYY-MM-DD, date-times
 YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+HH:MM|-HH:MM) (no offset means UTC; a date on a
 date-time field means that whole UTC day), null (deleted_at only, with eq neq in nin).
 Quote an operand with "..." to hold , " or : (escapes: \\" and \\\\).
-Plain parameters: deleted=exclude|include|only (default exclude), limit=1..100
-(default 100), offset=0..2^63-1 (default 0).
+{plain}
 
 examples:
   opfilter check 'project_id=in:1,2&updated_at=gte:2024-06-15T10:00:00%2B02:00'
@@ -40,6 +40,23 @@ Prints one JSON object: {"canonical", "ast", "sql", "warnings"} and exits 0, or 
 --format text, a readable explanation instead).  --strict makes unknown parameters
 failures.  Usage errors exit 2.
 """
+
+
+def _grammar_help() -> str:
+    """GRAMMAR_HELP with the endpoint schema's own limits and defaults filled in."""
+    from .schema import EnumParam, IntParam
+    from .streams import SCHEMA
+
+    plain = []
+    for p in SCHEMA.params:
+        if isinstance(p, EnumParam):
+            plain.append(f"{p.name}={'|'.join(p.choices)} (default {p.default})")
+        elif isinstance(p, IntParam):
+            top = "2^63-1" if p.max == 2**63 - 1 else str(p.max)
+            plain.append(f"{p.name}={p.min}..{top} (default {p.default})")
+    max_items = max(f.max_items for f in SCHEMA.filters)
+    return (GRAMMAR_HELP.replace("{max_items}", str(max_items))
+            .replace("{plain}", textwrap.fill(f"Plain parameters: {', '.join(plain)}.", 88)))
 
 
 def _json_value(value: Any) -> Any:
@@ -144,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate a query string for GET /api/production-plan-streams",
         description="Validate a query string (percent-decoded as a server would) for "
         "GET /api/production-plan-streams and show its canonical form, AST and SQL.",
-        epilog=GRAMMAR_HELP,
+        epilog=_grammar_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chk.add_argument("query", help="the query string, e.g. 'project_id=in:1,2&limit=10'")

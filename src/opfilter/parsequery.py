@@ -21,7 +21,7 @@ from .parser import OPERATOR_RE, QUOTE_HINT, SyntaxProblem, parse_value, split_u
 from .query import Query
 from .schema import EnumParam, Filter, IntParam, Schema, Type, null_problem, shape_problem
 from .suggest import list_key, look_alike, look_alike_message, operator_message
-from .values import BadValue
+from .values import BadValue, preview
 
 __all__ = ["parse_query"]
 
@@ -139,10 +139,6 @@ def _problem(p: Filter | IntParam | EnumParam, text: str) -> str | None:
     return None
 
 
-def _preview(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Query:
     """Validate a whole query for ``schema``.
 
@@ -218,16 +214,16 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
                 continue
             if names.count(name) > 1:  # at most once per distinct name, thanks to `reported`
                 reported.add(name)
-                given = ", ".join(_quote(_preview(v if isinstance(v, str) else v.raw))
+                given = ", ".join(_quote(preview(v if isinstance(v, str) else v.raw))
                                   for n, v in items if n == name)
                 fail(name, f"given more than once ({given}); give it at most once")
                 continue
         if isinstance(value, Undecodable):
-            fail(name, f"{_quote(_preview(value.raw))} is not valid UTF-8 once percent-decoded")
+            fail(name, f"{_quote(preview(value.raw))} is not valid UTF-8 once percent-decoded")
             continue
         if len(value) > schema.max_value_length:
             fail(name, (
-                f"the value {_quote(_preview(value))} is {len(value)} characters long; at most "
+                f"the value {_quote(preview(value))} is {len(value)} characters long; at most "
                 f"{schema.max_value_length} are allowed"
             ))
             continue

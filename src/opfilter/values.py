@@ -24,12 +24,12 @@ __all__ = [
     "parse_datetime",
     "parse_decimal",
     "parse_int",
+    "preview",
     "to_utc",
 ]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-UTC = UTC
 
 
 class BadValue(ValueError):
@@ -137,6 +137,11 @@ def parse_datetime(text: str, *, allow_date: bool = True) -> datetime | date:
         except OverflowError:
             raise BadValue("is outside the supported range of instants") from None
     return value
+
+
+def preview(text: str, width: int = 40) -> str:
+    """``text`` cut to ``width`` characters (with ``…``), for quoting input in messages."""
+    return text if len(text) <= width else text[:width] + "…"
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime | None]:

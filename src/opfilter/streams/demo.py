@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .model import ProductionPlanStream
-from .world import Company, Project, User, World
+from .world import PERMISSION_VIEW, PERMISSION_VIEW_OTHER, Company, Project, User, World
 
 if TYPE_CHECKING:
     from .sqlite_store import SQLiteStore
@@ -26,8 +26,7 @@ __all__ = ["DEMO_TOKENS", "DEMO_VERSION", "default_demo_path", "demo_store", "de
 DEMO_VERSION = 1
 """Bump when the demo world changes, so a cached demo database is rebuilt."""
 
-VIEW = "production_plan.view"
-VIEW_OTHER = "production_plan.view_other"
+VIEW, VIEW_OTHER = PERMISSION_VIEW, PERMISSION_VIEW_OTHER
 
 DEMO_TOKENS = {
     "admin": "demo-admin",          # acme: view + view_other (sees every acme row)

@@ -39,7 +39,7 @@ from ..lowering import Member, holds_for_null, lower
 from ..nodes import Condition
 from ..query import Query, parse_query
 from ..schema import EnumParam, Schema
-from ..values import INT64_MAX
+from ..values import INT64_MAX, preview
 from . import DELETED_CHOICES, SCHEMA
 from .model import ProductionPlanStream
 from .store import Store, StoreUnavailable
@@ -189,10 +189,6 @@ def _header_map(headers: Any) -> dict[str, list[str]]:
     return out
 
 
-def _preview(text: str) -> str:
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
 def _one_header(
     hdrs: dict[str, list[str]], name: str, failures: list[dict[str, str]]
 ) -> str | None:
@@ -228,7 +224,7 @@ def _check_headers(hdrs: dict[str, list[str]]) -> tuple[str, list[dict[str, str]
     elif version is not None and version != SUPPORTED_VERSION:
         failures.append({
             "field": "Wethod-Version",
-            "message": f"Wethod-Version: '{_preview(version)}' is not a supported version: "
+            "message": f"Wethod-Version: '{preview(version)}' is not a supported version: "
             f"expected {SUPPORTED_VERSION}",
         })
     return slug or "", failures
