@@ -212,6 +212,26 @@ def test_malformed_request_lines_get_an_http11_status_line(
     assert list(json.loads(body))[:2] == ["key", "message"]
 
 
+def test_an_http10_keep_alive_request_is_answered_and_closed(servers: dict[str, Server]) -> None:
+    """An HTTP/1.0 client asking for keep-alive (ApacheBench ``-k``) gets its answer and
+    the connection's end at once — not a connection left open until the idle timeout,
+    which such a client (reading to the close) would wait for."""
+    request = (f"GET {PATH} HTTP/1.0\r\nConnection: keep-alive\r\n"
+               "Authorization: Bearer tok-alice\r\nWethod-Company: acme\r\n"
+               "Wethod-Version: 2024-06-15\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", servers["memory"].port), timeout=5) as s:
+        s.sendall(request)  # no half-close: the server alone decides when the answer ends
+        start = time.monotonic()
+        data = b""
+        while chunk := s.recv(65536):  # raises TimeoutError if the server keeps it open
+            data += chunk
+        assert time.monotonic() - start < 3
+    status, _, body = split_response(data)
+    assert (status, body) == reference(PATH, "", [
+        ("Authorization", "Bearer tok-alice"), ("Wethod-Company", "acme"),
+        ("Wethod-Version", "2024-06-15")])
+
+
 # -- HTTP fuzzing on every store -------------------------------------------------------------
 
 _HOSTILE = st.sampled_from([b"\x00", b"\x01", b"\x1b", b"\x7f", b"\xff", b"\xc3", b"\xed\xa0\x80",

@@ -158,6 +158,11 @@ class _Handler(WSGIRequestHandler):
         if len(self.requestline.split()) < 3:
             self.send_error(400, "HTTP/0.9 requests are not supported")
             return
+        if self.request_version == "HTTP/1.0":
+            # HTTP/1.0 keep-alive is not offered (the answer carries no "Connection:
+            # keep-alive"), so the answer ends the connection: a 1.0 client that asked for
+            # keep-alive would otherwise wait for a close until the idle timeout
+            self.close_connection = True
         for name in {k for k in self.headers if "_" in k}:
             del self.headers[name]  # 'Wethod_Company' is not 'Wethod-Company'
         workers = self.server.workers
