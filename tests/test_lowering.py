@@ -292,3 +292,22 @@ def test_between_is_empty_is_the_lowerings_answer(data: st.DataObject) -> None:
     assert between_is_empty(a, b, datetimes) == is_empty_range(
         lower_condition(Op.BT, (a, b), datetimes)
     )
+
+
+@given(qs=st.lists(queries(S), min_size=2, max_size=6), dialect=st.sampled_from(
+    ["sqlite", "postgresql"]))
+def test_sql_render_plans_give_what_rendering_the_lowering_gives(
+    qs: list[Query], dialect: str
+) -> None:
+    """Conditions of a shape seen before are rendered from that shape's plan: the text and
+    the parameters must be exactly what lowering and rendering them afresh gives."""
+    from opfilter.backends import sql as sqlmod
+
+    d = sqlmod._dialect(dialect, None, "fixed")
+    for q in qs:
+        for c in q.all_conditions():
+            f = S.field(c.field)
+            column = sqlmod._column(d, f, None)
+            fresh = sqlmod._render(d, f.kind, column, lower(f, c).meaning)
+            for _ in range(2):  # the first call may make the plan, the second uses it
+                assert sqlmod._condition.__wrapped__(d, f, c.op, c.operands, None) == fresh

@@ -71,7 +71,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal, TypeAlias, assert_never
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, assert_never
 
 from ..lowering import (
     LOWERINGS,
@@ -86,6 +86,7 @@ from ..lowering import (
 )
 from ..nodes import Op, Value
 from ..schema import Filter, Type
+from ..values import day_bounds, to_utc
 
 if TYPE_CHECKING:
     from ..query import Query
@@ -456,10 +457,20 @@ def render(meaning: Meaning, kind: Type, column: str, dialect: Dialect = "sqlite
     return text, list(params)
 
 
-def _render(d: _Dialect, kind: Type, column: str, meaning: Meaning) -> _Sql:
+def _render(d: _Dialect, kind: Type, column: str, meaning: Meaning,
+            seen: list[Scalar] | None = None) -> _Sql:
+    """``seen``: when given, receives every value bound, in parameter order."""
     if kind is _DECIMAL and d.real:
         meaning = narrow_real(meaning)
-    text, params, prec = _meaning(d, column, d.binds[kind], meaning)
+    bind = d.binds[kind]
+    if seen is not None:
+        plain = bind
+
+        def bind(v: Scalar) -> SqlParam:
+            seen.append(v)
+            return plain(v)
+
+    text, params, prec = _meaning(d, column, bind, meaning)
     # an OR in parentheses, so that it can be joined with AND as it is
     return (f"({text})", params, _ATOM) if prec == _OR else (text, params, prec)
 
@@ -480,10 +491,97 @@ def _condition(
     """One condition, memoized: polling clients repeat the same filters.  The key holds
     the :class:`Filter` (hashed by identity), the operator and the operands; the operands
     of a :class:`~opfilter.query.Query` were validated for the field when it was built,
-    so equal keys always hold values of the field's own type."""
+    so equal keys always hold values of the field's own type.  A condition not seen
+    before is rendered through its shape's plan (below) when there is one."""
     kind = f.kind
-    meaning = LOWERINGS[op](operands, kind is _DATETIME)  # lower_condition, inlined
-    return _render(d, kind, _column(d, f, table), meaning)
+    datetimes = kind is _DATETIME
+    if kind is _DECIMAL and d.real:  # narrowing to REAL depends on the values: no plans
+        return _render(d, kind, _column(d, f, table), LOWERINGS[op](operands, False))
+    shape = (d, f, op, table, _shape(operands, datetimes))
+    plan = _PLANS.get(shape)
+    if plan is not None:
+        text, slots, prec = plan
+        bind = d.binds[kind]
+        return text, tuple([bind(derive(operands[i])) for i, derive in slots]), prec
+    meaning = LOWERINGS[op](operands, datetimes)  # lower_condition, inlined
+    seen: list[Scalar] = []
+    frag = _render(d, kind, _column(d, f, table), meaning, seen)
+    traced = _provenance(seen, operands, datetimes)
+    if traced is not None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[shape] = (frag[0], traced, frag[2])
+    return frag
+
+
+# -- render plans ----------------------------------------------------------------------------
+# A condition's SQL text depends only on its *shape* — the operator and, per operand,
+# whether it is null, an instant, a whole day, the last day, or another value — while its
+# parameters come from the operand values.  So the first condition of a shape is lowered
+# and rendered as usual, recording the values the renderer binds; each is traced back to
+# the one operand (and derivation) it comes from, and the text with that list of slots is
+# kept as the shape's plan.  A value that could come from two places (equal operands,
+# adjacent days) makes no plan: the next condition of that shape tries again.  The plan is
+# a cache of what the lowering and the renderer did, checked against their output; the
+# semantics stay in lowering.py.
+
+_MAX_PLANS = 1024
+_Derive: TypeAlias = Callable[[Any], Any]
+_PLANS: dict[tuple[Any, ...], tuple[str, tuple[tuple[int, _Derive], ...], int]] = {}
+
+
+def _same_value(v: Any) -> Any:
+    return v
+
+
+def _day_start(v: Any) -> Any:
+    return day_bounds(v)[0]
+
+
+def _day_end(v: Any) -> Any:
+    return day_bounds(v)[1]
+
+
+_NULL, _PLAIN, _INSTANT, _DAY, _LAST_DAY = range(5)
+_DERIVATIONS: dict[int, tuple[_Derive, ...]] = {
+    _PLAIN: (_same_value,), _INSTANT: (to_utc,), _DAY: (_day_start, _day_end),
+    _LAST_DAY: (_day_start,),
+}
+
+
+def _category(v: Value, datetimes: bool) -> int:
+    if v is None:
+        return _NULL
+    if not datetimes:
+        return _PLAIN
+    if isinstance(v, datetime):
+        return _INSTANT
+    return _LAST_DAY if v == date.max else _DAY
+
+
+def _shape(operands: tuple[Value, ...], datetimes: bool) -> tuple[int, ...]:
+    if not datetimes:
+        return tuple([_NULL if v is None else _PLAIN for v in operands])
+    return tuple([_category(v, True) for v in operands])
+
+
+def _provenance(
+    seen: list[Scalar], operands: tuple[Value, ...], datetimes: bool
+) -> tuple[tuple[int, _Derive], ...] | None:
+    """For each bound value, the one (operand index, derivation) it is; ``None`` when a
+    value has no such source or more than one."""
+    slots = []
+    for value in seen:
+        found = [
+            (i, derive)
+            for i, v in enumerate(operands)
+            for derive in _DERIVATIONS.get(_category(v, datetimes), ())
+            if type(derive(v)) is type(value) and derive(v) == value
+        ]
+        if len(found) != 1:
+            return None
+        slots.append(found[0])
+    return tuple(slots)
 
 
 def to_sql(
