@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backends.predicate import to_predicate
 from .backends.querystring import to_query_string
-from .backends.sql import to_sql
 from .errors import InvalidQuery, OpfilterError
 from .nodes import Condition, Op, Span, Value
 from .query import Query, parse_query
@@ -24,6 +22,9 @@ if TYPE_CHECKING:
     import pyspark.sql
     from sqlalchemy.sql.elements import ColumnElement
     from sqlalchemy.sql.expression import FromClause
+
+    from .backends.predicate import to_predicate
+    from .backends.sql import to_sql
 
 __version__ = "0.1.0"
 
@@ -97,3 +98,19 @@ def to_spark(query: Query) -> pyspark.sql.Column:
     except ModuleNotFoundError as e:
         raise _missing(e, "to_spark", "PySpark", "pyspark", "spark") from None
     return compile_spark(query)
+
+
+_CORE_BACKENDS = {"to_predicate": "opfilter.backends.predicate", "to_sql": "opfilter.backends.sql"}
+
+
+def __getattr__(name: str) -> object:
+    """The core backends load on first use (``import opfilter`` stays cheap); they need
+    nothing optional, so ``from opfilter import *`` loads them too."""
+    module = _CORE_BACKENDS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opfilter' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups find the function itself: no per-call cost
+    return value

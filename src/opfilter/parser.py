@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -69,12 +68,13 @@ class SyntaxProblem(ValueError):
     """The value does not follow the grammar; ``str()`` says where and why, in words."""
 
 
+@cache
 def grammar_text() -> str:
-    """The grammar's source: inside the installed package, or the repository's copy."""
-    packaged = resources.files("opfilter").joinpath("filter.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    source = Path(__file__).resolve().parents[2] / "grammar" / "filter.lark"
+    """The grammar's source (read once): inside the installed package (the wheel carries
+    it next to this module), or the repository's copy for a source checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "filter.lark"
+    source = packaged if packaged.is_file() else here.parents[1] / "grammar" / "filter.lark"
     return source.read_text(encoding="utf-8")
 
 
