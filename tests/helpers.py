@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from opfilter import Query
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -62,3 +66,35 @@ def reference_answer(query: str) -> tuple[int, bytes]:
     except InvalidQuery as e:
         return 400, e.json()
     return 200, to_query_string(q).encode()
+
+
+# -- the oracle, and rows that hit a query's own operands ------------------------------------
+
+
+def oracle(q: Query, row: dict[str, Any]) -> bool:
+    """Whether ``row`` matches ``q`` by the lowering's plain interpreter (the oracle every
+    backend is compared with)."""
+    from opfilter.lowering import evaluate, lower
+
+    return all(evaluate(lower(q.schema.field(c.field), c).meaning, row.get(c.field))
+               for c in q.all_conditions())
+
+
+def echo(q: Query) -> list[dict[str, Any]]:
+    """Rows holding the query's own operands (and the edges of its whole-day operands), so
+    that equalities and bounds are hit, not only missed."""
+    us = timedelta(microseconds=1)
+    out: list[dict[str, Any]] = []
+    for c in q.all_conditions():
+        datetimes = q.schema.field(c.field).kind.value == "datetime"
+        for v in c.operands:
+            if datetimes and type(v) is date:
+                start = datetime(v.year, v.month, v.day, tzinfo=UTC)
+                out.append({c.field: start})
+                if v > date.min:
+                    out.append({c.field: start - us})
+                if v < date.max:
+                    out.append({c.field: start + timedelta(days=1) - us})
+            else:
+                out.append({c.field: v})
+    return out

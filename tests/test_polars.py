@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import doctest
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import echo, oracle
 from opfilter import Query, parse_query, to_polars
-from opfilter.lowering import evaluate, lower
 from opfilter.schema import Type
 from opfilter.testing import queries, rows
 from schemas import ALL_TYPES
@@ -33,29 +33,6 @@ DTYPES: dict[Type, Any] = {
 }
 
 
-def oracle(q: Query, row: dict[str, Any]) -> bool:
-    return all(evaluate(lower(q.schema.field(c.field), c).meaning, row.get(c.field))
-               for c in q.all_conditions())
-
-
-def echo(q: Query, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows holding the query's own operands and the edges of its day operands."""
-    out = list(table)
-    for c in q.all_conditions():
-        kind = q.schema.field(c.field).kind
-        for v in c.operands:
-            if kind is Type.DATETIME and type(v) is date:
-                start = datetime(v.year, v.month, v.day, tzinfo=UTC)
-                out.append({c.field: start})
-                if v > date.min:
-                    out.append({c.field: start - US})
-                if v < date.max:
-                    out.append({c.field: start + timedelta(days=1) - US})
-            else:
-                out.append({c.field: v})
-    return out
-
-
 def frame(table: list[dict[str, Any]]) -> Any:
     columns = {f.name: [r.get(f.name) for r in table] for f in ALL_TYPES.filters}
     schema = {f.name: DTYPES[f.kind] for f in ALL_TYPES.filters}
@@ -70,7 +47,7 @@ def matching(df: Any, expr: Any) -> list[int]:
        table=st.lists(rows(ALL_TYPES, missing=True), max_size=10))
 def test_polars_agrees_with_the_oracle(batch: list[Query], table: list[dict[str, Any]]) -> None:
     for q in batch:
-        t = echo(q, table)
+        t = table + echo(q)
         df = frame(t)
         expected = [i for i, r in enumerate(t) if oracle(q, r)]
         expr = to_polars(q)

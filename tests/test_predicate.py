@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from helpers import echo, oracle
 from opfilter import parse_query, to_predicate
 from opfilter.streams import SCHEMA
 from schemas import ALL_TYPES
@@ -155,7 +156,7 @@ from opfilter.testing import queries, rows  # noqa: E402
 
 
 @given(q=queries(ALL_TYPES), table=st.lists(rows(ALL_TYPES, missing=True), max_size=12))
-def test_predicate_agrees_with_the_lowering_oracle(
+def test_predicate_agrees_with_the_loweringoracle(
     q: Query, table: list[dict[str, object]]
 ) -> None:
     """The fast closures render what lowering.evaluate (the plain interpreter) decides."""
@@ -188,32 +189,6 @@ from opfilter import Filter, Schema  # noqa: E402
 from opfilter.nodes import Condition, Op  # noqa: E402
 
 
-def _oracle(q: Query, row: dict[str, Any]) -> bool:
-    return all(
-        evaluate(k.meaning, row.get(k.field.name))
-        for k in (lower(q.schema.field(c.field), c) for c in q.all_conditions())
-    )
-
-
-def _echo(q: Query, table: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``table`` plus rows holding the query's own operands (and the edges of day
-    operands), so that equality and bounds are hit, not just missed."""
-    out = list(table)
-    for c in q.all_conditions():
-        for v in c.operands:
-            if isinstance(v, date) and not isinstance(v, datetime) and (
-                    q.schema.field(c.field).kind.value == "datetime"):
-                start = datetime(v.year, v.month, v.day, tzinfo=UTC)
-                out.append({c.field: start})
-                if v > date.min:
-                    out.append({c.field: start - US})
-                if v < date.max:
-                    out += [{c.field: start + timedelta(days=1) - US}]
-            else:
-                out.append({c.field: v})
-    return out
-
-
 def _naive(row: dict[str, Any]) -> dict[str, Any]:
     """The same row with every datetime as naive UTC wall time."""
     return {k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v
@@ -236,13 +211,13 @@ class PlainSlots:
 
 
 @given(q=queries(ALL_TYPES), table=st.lists(rows(ALL_TYPES, missing=True), max_size=12))
-def test_naive_datetimes_and_every_row_kind_agree_with_the_oracle(
+def test_naive_datetimes_and_every_row_kind_agree_with_theoracle(
     q: Query, table: list[dict[str, Any]]
 ) -> None:
-    table = _echo(q, table)
+    table = table + echo(q)
     naive = [_naive(r) for r in table]
-    expected = [_oracle(q, r) for r in table]
-    assert [_oracle(q, r) for r in naive] == expected  # the oracle reads naive as UTC
+    expected = [oracle(q, r) for r in table]
+    assert [oracle(q, r) for r in naive] == expected  # the oracle reads naive as UTC
     for access in ("auto", "mapping", "attribute"):
         pred = to_predicate(q, access=access)
         kinds: list[list[Any]] = []
@@ -267,8 +242,8 @@ SMALL = Schema(Filter("i", "int", nullable=True), Filter("ts", "datetime", nulla
 def test_slotted_objects_and_dataclasses_with_missing_attributes(
     q: Query, table: list[dict[str, Any]]
 ) -> None:
-    table = _echo(q, table)
-    expected = [_oracle(q, r) for r in table]
+    table = table + echo(q)
+    expected = [oracle(q, r) for r in table]
     makers: list[Any] = [lambda r: Slotted(**r), lambda r: PlainSlots(**r)]
     for make in makers:
         objects = [make(r) for r in table]  # PlainSlots: a missing field is an unset slot
@@ -326,7 +301,7 @@ def test_hostile_string_operands_stay_data(q: Query, values: list[str | None]) -
     pred = to_predicate(q)
     table: list[dict[str, object]] = [{"s": v} for v in values]
     table += [{"s": c.operands[0]} for c in q.conditions]
-    expected = [r for r in table if _oracle(q, r)]
+    expected = [r for r in table if oracle(q, r)]
     assert [r for r in table if pred(r)] == expected, pred.source
     assert pred.select(table) == expected
     # no value in the source: the same shape with other values gives the same source

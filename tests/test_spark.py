@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from helpers import echo, oracle
 from opfilter import Query, parse_query, to_spark
-from opfilter.lowering import evaluate, lower
 from opfilter.schema import Type
 from opfilter.testing import queries, rows
 from schemas import ALL_TYPES
@@ -63,29 +63,6 @@ def spark() -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
-
-
-def oracle(q: Query, row: dict[str, Any]) -> bool:
-    return all(evaluate(lower(q.schema.field(c.field), c).meaning, row.get(c.field))
-               for c in q.all_conditions())
-
-
-def echo(q: Query) -> list[dict[str, Any]]:
-    """Rows holding the query's own operands and the edges of its day operands."""
-    out: list[dict[str, Any]] = []
-    for c in q.all_conditions():
-        kind = q.schema.field(c.field).kind
-        for v in c.operands:
-            if kind is Type.DATETIME and type(v) is date:
-                start = datetime(v.year, v.month, v.day, tzinfo=UTC)
-                out.append({c.field: start})
-                if v > date.min:
-                    out.append({c.field: start - US})
-                if v < date.max:
-                    out.append({c.field: start + timedelta(days=1) - US})
-            else:
-                out.append({c.field: v})
-    return out
 
 
 def evaluate_in_one_job(spark: SparkSession, batch: list[Query],
