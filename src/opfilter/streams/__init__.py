@@ -12,7 +12,7 @@ from ..schema import EnumParam, Filter, Limit, Offset, Schema
 
 if TYPE_CHECKING:
     from .demo import DEMO_TOKENS, demo_store, demo_world
-    from .endpoint import Response, handle, warnings
+    from .endpoint import Response, handle
     from .model import InvalidRow, ProductionPlanStream
     from .openapi import openapi_document
     from .pg_store import PostgresStore
@@ -55,7 +55,6 @@ __all__ = [
     "load_world",
     "loads_world",
     "openapi_document",
-    "warnings",
 ]
 
 _LAZY = {
@@ -65,7 +64,6 @@ _LAZY = {
     "openapi_document": "openapi",
     "Response": "endpoint",
     "handle": "endpoint",
-    "warnings": "endpoint",
     "InvalidRow": "model",
     "ProductionPlanStream": "model",
     "MemoryStore": "store",

@@ -33,10 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from ..backends.querystring import format_operand
 from ..errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, InvalidQuery, compact_json, utf8
-from ..lowering import Member, holds_for_null, lower
-from ..nodes import Condition
 from ..query import Query, parse_query
 from ..schema import EnumParam, Schema
 from ..values import INT64_MAX, preview
@@ -57,7 +54,6 @@ __all__ = [
     "error_body",
     "error_response",
     "handle",
-    "warnings",
 ]
 
 logger = logging.getLogger("opfilter")
@@ -337,45 +333,3 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
     if row is None:
         return _error("not_found")
     return _json_response(200, utf8(row.to_json()))
-
-
-# -- advice ------------------------------------------------------------------------------
-
-
-def _holds_for_null(c: Condition) -> bool:
-    """SPEC §2's NULL column, answered by the lowering."""
-    return holds_for_null(lower(SCHEMA.field(c.field), c).meaning)
-
-
-def _holds_only_for_null(c: Condition) -> bool:
-    m = lower(SCHEMA.field(c.field), c).meaning
-    return isinstance(m, Member) and m.null and not m.points and not m.intervals
-
-
-def warnings(query: Query) -> list[str]:
-    """Advice about a valid query (SPEC §5), e.g. for ``opfilter check``.
-
-    With ``deleted=exclude`` (the default) only rows whose ``deleted_at`` is null are
-    listed, so a ``deleted_at`` filter other than ``eq:null`` either matches nothing or has
-    no effect; with ``deleted=only``, a filter that holds only for null matches nothing.
-    """
-    out: list[str] = []
-    deleted = query.deleted
-    f = SCHEMA.field("deleted_at")
-    for c in query.conditions:
-        if c.field != "deleted_at":
-            continue
-        shown = f"deleted_at={c.op.value}:" + ",".join(format_operand(f, x) for x in c.operands)
-        if deleted == "exclude" and not _holds_only_for_null(c):
-            effect = "has no effect" if _holds_for_null(c) else "matches nothing"
-            out.append(
-                f"{shown} {effect}: with deleted=exclude (the default) only rows whose "
-                "deleted_at is null are listed; add deleted=include or deleted=only to filter "
-                "on deletion times"
-            )
-        elif deleted == "only" and _holds_only_for_null(c):
-            out.append(
-                f"{shown} matches nothing: with deleted=only every listed row has a "
-                "deleted_at; use deleted=exclude to list the rows that are not deleted"
-            )
-    return out
