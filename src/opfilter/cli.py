@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import textwrap
@@ -14,6 +13,7 @@ from typing import Any
 
 from . import InvalidQuery, parse_query, to_query_string
 from .backends.querystring import format_operand
+from .errors import compact_json
 from .query import Query
 from .values import format_datetime
 
@@ -147,7 +147,7 @@ def explain(text: str, status: int, obj: dict[str, Any]) -> str:
 
 
 def _dumps(obj: object) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(obj).decode("utf-8")
 
 
 def build_parser() -> argparse.ArgumentParser:

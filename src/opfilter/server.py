@@ -18,7 +18,6 @@ the JSON body.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import socket
 import sys
@@ -31,7 +30,7 @@ from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
-from .errors import CONTENT_TYPE, INVALID_DATA_MESSAGE, compact_json
+from .errors import CONTENT_TYPE, InvalidQuery, compact_json
 from .streams.endpoint import RETRY_AFTER, Response, error_body, handle
 from .streams.store import Store
 
@@ -183,12 +182,10 @@ class _Handler(WSGIRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol-level errors (a malformed request line, huge headers) answer JSON too,
         never the standard library's HTML page."""
-        body = json.dumps(
-            {"key": "invalid_data", "message": INVALID_DATA_MESSAGE,
-             "failures": [{"field": "request",
-                           "message": f"the HTTP request could not be read: {message or code}"}]},
-            separators=(",", ":"), ensure_ascii=False,
-        ).encode()
+        body = InvalidQuery([{
+            "field": "request",
+            "message": f"the HTTP request could not be read: {message or code}",
+        }]).json()
         self.log_error("code %d, message %s", code, message)
         if not self.request_version.startswith("HTTP/1."):
             self.request_version = "HTTP/1.1"
