@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_endpoint import HEADERS, T0, make_rows
+from bench_endpoint import HEADERS, T0, make_rows, median_time
 from opfilter import parse_query, to_polars, to_spark
 from opfilter.streams import SCHEMA
 from opfilter.streams.endpoint import PATH, handle
@@ -67,15 +67,6 @@ def frame_of(rows: list[ProductionPlanStream]) -> Any:
                 "value": pl.Decimal(38, 6), "project_id": pl.Int64, "stream_id": pl.Int64,
                 "production_plan_id": pl.Int64, "deleted_at": pl.Datetime("us", "UTC")},
     )
-
-
-def median_of(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def polars_vs_comprehension(n: int, repeats: int) -> tuple[str, float]:
@@ -183,7 +174,7 @@ def scale(sizes: list[int], repeats: int, dsn: str | None) -> tuple[str, Results
             runs["Spark (local[2], cached)"] = on_spark
             for name, fn in runs.items():
                 fn()  # warm up
-                results.setdefault(name, {})[n] = median_of(fn, repeats)
+                results.setdefault(name, {})[n] = median_time(fn, repeats)
                 print(f"{n:>9,} {name:<26} {results[name][n] * 1000:10.2f} ms", flush=True)
             sdf.unpersist()
             for store in stores.values():
