@@ -49,7 +49,7 @@ as holding them.  Object rows are read by attribute (``AttributeError``: missing
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never, cast
@@ -272,7 +272,7 @@ def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool) -> s
     return expr
 
 
-def _generate(conds: list[Condition], access: str) -> tuple[str, dict[str, Any]]:
+def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, Any]]:
     """The module source defining ``_exact``, ``predicate`` and ``select``, and the
     namespace holding every value it names."""
     w = _Writer()
@@ -353,7 +353,11 @@ def _compiled(source: str) -> Any:
     return compile(source, "<opfilter predicate>", "exec")
 
 
-def _build(conds: list[Condition], access: Access) -> Predicate:
+@lru_cache(maxsize=1024)
+def _build(conds: tuple[Condition, ...], access: Access) -> Predicate:
+    """The predicate of lowered conditions, memoized: a server compiles one per request,
+    and polling clients repeat their filters (equal meanings select the same rows, so they
+    may share a predicate; its only state is the auto mode's last object class)."""
     if callable(access):
         source, namespace = _generate(conds, "fetch")
         namespace["_fetch"] = access
@@ -374,7 +378,7 @@ def _build(conds: list[Condition], access: Access) -> Predicate:
 def render(meaning: Meaning, kind: Type) -> Callable[[Any], bool]:
     """One lowered condition → a test of one field's value (``None`` is NULL), through the
     same generator as :func:`to_predicate`."""
-    pred = _build([("value", kind, True, meaning)], "mapping")
+    pred = _build((("value", kind, True, meaning),), "mapping")
     return lambda v: bool(pred({"value": v}))
 
 
@@ -386,8 +390,6 @@ def to_predicate(query: Query, *, access: Access = "auto") -> Predicate:
     (mappings by key, anything else by attribute) or a function ``(row, field) -> value``.
     Fields are read by their schema name; a missing one is NULL."""
     schema = query.schema
-    conds: list[Condition] = []
-    for c in query.all_conditions():
-        f = schema.field(c.field)
-        conds.append((f.name, f.kind, f.nullable, lower(f, c).meaning))
+    conds = tuple((f.name, f.kind, f.nullable, lower(f, c).meaning)
+                  for f, c in ((schema.field(c.field), c) for c in query.all_conditions()))
     return _build(conds, access)
