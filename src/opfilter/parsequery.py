@@ -19,7 +19,7 @@ from .inputs import Undecodable, pairs, raw_length, split_raw
 from .nodes import Condition, Op
 from .parser import OPERATOR_RE, QUOTE_HINT, SyntaxProblem, parse_value, split_unquoted
 from .query import Query
-from .schema import EnumParam, Filter, IntParam, Schema, Type, null_problem, shape_problem
+from .schema import EnumParam, Filter, IntParam, Schema, Type
 from .suggest import list_key, look_alike, look_alike_message, operator_message
 from .values import BadValue, preview
 
@@ -66,7 +66,7 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
         if found is None:
             return operator_message(op_name)
         op = found
-    problem = shape_problem(f, op, len(texts))
+    problem = f.shape_problem(op, len(texts))
     if problem is not None:
         return f"{problem} in {_quote(text)}"
     values = []
@@ -78,7 +78,7 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
             written = text[span.start : span.end]
             return f"{_quote(written)} at column {span.column} {e}"
     operands = tuple(values)
-    problem = null_problem(op, operands) or f.check(op, operands)
+    problem = f.problem(op, operands, typed=True)
     if problem is not None:
         return f"{_quote(text)} {problem}" if op is Op.BT else f"{problem} in {_quote(text)}"
     return Condition(f.name, op, operands, spans)

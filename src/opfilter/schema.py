@@ -165,29 +165,56 @@ class Filter:
                 )
         return self._convert(self, text)
 
-    def check(self, op: Op, operands: tuple[Value, ...]) -> str | None:
-        """Whole-condition checks after typing; the problem in words, or ``None``."""
+    def shape_problem(self, op: Op, count: int) -> str | None:
+        """Why ``op`` with ``count`` operands cannot apply to this field (in words), or
+        ``None``: the part of :meth:`problem` that needs no typed operand, so that a parser
+        can stop before typing a thousand list items."""
+        if op not in self.ops:
+            default = _ALL_OPS if self.kind.ordered else EQUALITY_OPS
+            why = (
+                f"a {self.kind.value} field takes only {_ops_text(self.ops)}"
+                if self.ops == default
+                else f"{self.name} takes only {_ops_text(self.ops)}"
+            )
+            return f"operator '{op.value}' is not allowed for {self.name}: {why}"
+        if op in LIST_OPS:
+            if count > self.max_items:
+                return (
+                    f"'{op.value}' lists {count} items; {self.name} allows at most "
+                    f"{self.max_items} in one list"
+                )
+        elif op is _BT:
+            if count != 2:
+                return f"'bt' takes exactly two operands, min,max; got {count}"
+        elif count != 1:
+            return f"'{op.value}' takes exactly one operand; got {count} (use in: for a list)"
+        return None
+
+    def problem(self, op: Op, operands: tuple[Value, ...], *, typed: bool = False
+                ) -> str | None:
+        """Everything that makes ``op operands`` invalid for this field, in words, or
+        ``None`` — the one validation of a condition: the operator and operand count, each
+        operand's type and range, ``null`` and ``bt``'s emptiness (the lowering's answer).
+        ``typed``: the operands came from :meth:`convert`, which checked each of them (what
+        the parser passes; :class:`~opfilter.query.Query` checks conditions built by hand
+        in full)."""
+        problem = self.shape_problem(op, len(operands))
+        if problem is not None:
+            return problem
+        if not typed:
+            for v in operands:
+                if v is None:
+                    if not self.nullable:
+                        return f"null is not allowed: {self.name} is never null"
+                    continue
+                bad = _operand_problem(self, v)
+                if bad is not None:
+                    return f"operand {v!r} {bad}"
+        if op not in NULL_OPS and None in operands:
+            return f"null works only with eq, neq, in and nin, not with '{op.value}'"
         if op is _BT and between_is_empty(operands[0], operands[1], self.kind is _DATETIME):
             return "is an empty interval: its lower bound is after its upper bound"
         return None
-
-    def problem(self, op: Op, operands: tuple[Value, ...]) -> str | None:
-        """Everything that makes ``op operands`` invalid for this field, in words, or
-        ``None``: the operator and operand count, each operand's type and range, ``null``
-        and ``bt``'s emptiness.  What :class:`~opfilter.query.Query` checks for conditions
-        built by hand (parsed ones were typed by :meth:`convert`)."""
-        problem = shape_problem(self, op, len(operands))
-        if problem is not None:
-            return problem
-        for v in operands:
-            if v is None:
-                if not self.nullable:
-                    return f"null is not allowed: {self.name} is never null"
-                continue
-            bad = _operand_problem(self, v)
-            if bad is not None:
-                return f"operand {v!r} {bad}"
-        return null_problem(op, operands) or self.check(op, operands)
 
 
 def _convert_int(f: Filter, text: str) -> int:
@@ -419,34 +446,3 @@ class Schema:
         }
         kwargs.update(changes)
         return Schema(*self.params, **kwargs)  # type: ignore[arg-type]
-
-
-def shape_problem(f: Filter, op: Op, count: int) -> str | None:
-    """Why ``op`` with ``count`` operands cannot apply to ``f`` (in words), or ``None``.
-    Checked before any operand is typed."""
-    if op not in f.ops:
-        default = _ALL_OPS if f.kind.ordered else EQUALITY_OPS
-        why = (
-            f"a {f.kind.value} field takes only {_ops_text(f.ops)}"
-            if f.ops == default
-            else f"{f.name} takes only {_ops_text(f.ops)}"
-        )
-        return f"operator '{op.value}' is not allowed for {f.name}: {why}"
-    if op in LIST_OPS:
-        if count > f.max_items:
-            return (
-                f"'{op.value}' lists {count} items; {f.name} allows at most {f.max_items} "
-                "in one list"
-            )
-    elif op is Op.BT:
-        if count != 2:
-            return f"'bt' takes exactly two operands, min,max; got {count}"
-    elif count != 1:
-        return f"'{op.value}' takes exactly one operand; got {count} (use in: for a list)"
-    return None
-
-
-def null_problem(op: Op, operands: tuple[Value, ...]) -> str | None:
-    if op not in NULL_OPS and None in operands:
-        return f"null works only with eq, neq, in and nin, not with '{op.value}'"
-    return None
