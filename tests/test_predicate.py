@@ -262,6 +262,64 @@ def test_mixed_row_kinds_in_one_select() -> None:
     assert pred.select(list(reversed(table))) == [table[4], table[3], table[1], table[0]]
 
 
+def test_per_row_calls_over_interleaved_row_kinds() -> None:
+    """The auto predicate tests the class it saw last first; any order of kinds agrees."""
+    q = parse_query("project_id=in:1,2&deleted=include", SCHEMA)
+    pred = to_predicate(q)
+    kinds: list[Any] = [dict, OrderedDict, lambda **kw: SimpleNamespace(**kw),
+                        lambda **kw: Obj(**kw)]
+    table = [make(project_id=p, deleted_at=None) for p in (1, 3, 2, 4) for make in kinds]
+    for order in (table, table[::-1], sorted(table, key=lambda r: type(r).__name__)):
+        assert [pred(r) for r in order] == [oracle(q, _plain(r)) for r in order]
+        assert [pred(r) for r in order] == [getattr(r, "project_id", None) in (1, 2)
+                                            or (isinstance(r, dict)
+                                                and r["project_id"] in (1, 2))
+                                            for r in order]
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return dict(row) if isinstance(row, dict) else dict(vars(row))
+
+
+def test_auto_tests_the_last_seen_kind_first() -> None:
+    pred: Any = to_predicate(parse_query("project_id=eq:7&stream_id=eq:1", SCHEMA))
+    assert pred.__code__.co_name == "predicate"  # dict rows are tested first
+    assert not pred(Obj(7))
+    assert pred.__code__.co_name == "_attrs_first"  # now Obj is, until a mapping is seen
+    assert pred({"project_id": 7, "stream_id": 1, "deleted_at": None})
+    assert pred.__code__.co_name == "_attrs_first"  # a dict is still on the fast path
+    assert pred(OrderedDict(project_id=7, stream_id=1, deleted_at=None))
+    assert pred.__code__.co_name == "predicate"
+
+
+def test_sqlite_rows_are_read_by_key() -> None:
+    """``sqlite3.Row`` is no Mapping, but has ``keys()``: auto reads it by key, and its
+    ``IndexError`` for an unknown name is a missing field."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.row_factory = sqlite3.Row
+    rows_ = db.execute("SELECT 7 AS project_id, NULL AS deleted_at UNION ALL "
+                       "SELECT 8, NULL UNION ALL SELECT 7, '2024-01-01'").fetchall()
+    pred = to_predicate(parse_query("project_id=eq:7", SCHEMA))
+    assert [pred(r) for r in rows_] == [True, False, False]
+    assert pred.select(rows_) == rows_[:1]
+    no_deleted_at = db.execute("SELECT 7 AS project_id").fetchone()
+    assert pred(no_deleted_at)  # a missing field is NULL
+    assert to_predicate(parse_query("project_id=gte:8", SCHEMA)).select(rows_) == [rows_[1]]
+
+
+def test_ranges_on_one_field_become_one_chained_comparison() -> None:
+    q = parse_query("i=gt:1&i=lte:9&i=bt:0,5&ts=gte:2024-01-01&ts=lt:2024-02-01", ALL_TYPES)
+    pred = to_predicate(q, access="mapping")
+    assert "_a0 < row['i'] <= _b1" in pred.source.replace("(_f0 := row['i'])", "row['i']")
+    # one read of each field in the predicate, one in select's comprehension
+    assert pred.source.count("row['i']") == 2 and pred.source.count("row['ts']") == 2
+    for i in range(-1, 11):
+        row = {"i": i, "ts": D0}
+        assert pred(row) == oracle(q, row) == (1 < i <= 5), i
+
+
 def test_the_day_rule_on_naive_rows() -> None:
     pred = to_predicate(parse_query("updated_at=eq:2024-01-01", SCHEMA))
     inside = [datetime(2024, 1, 1), datetime(2024, 1, 1, 23, 59, 59, 999999)]

@@ -44,6 +44,15 @@ Two versions of each condition are generated:
 Mapping rows are read with ``row[name]`` (a ``KeyError`` is a missing field, i.e. NULL),
 so a mapping that invents values for missing keys (``defaultdict``, ``Counter``) is read
 as holding them.  Object rows are read by attribute (``AttributeError``: missing).
+
+``access="auto"`` decides per row *class* (:func:`keyed`): mappings and ``sqlite3.Row``
+by key, anything else by attribute.  Its predicate guards each fast path with one class
+test — the class last decided is tested first: the function's code is one of two
+generated variants (dict-like first, object first), switched by the exact path, the only
+place a new class is seen.  Either order is correct, so the switch needs no lock.
+Ranges on one field are intersected first (:func:`_merged`): ``gte`` and ``lt`` become
+one chained comparison.  ``select`` reads the operands as closure cells, the way a
+comprehension written in a function does.
 """
 
 from __future__ import annotations
@@ -90,11 +99,21 @@ def _utc(v: Any) -> Any:
 
 
 def _item(row: Any, key: str) -> Any:
-    """``row[key]``, ``None`` when missing."""
+    """``row[key]``, ``None`` when missing (``KeyError``; ``IndexError`` from
+    ``sqlite3.Row``)."""
     try:
         return row[key]
-    except KeyError:
+    except LookupError:
         return None
+
+
+@lru_cache(maxsize=256)
+def keyed(cls: type) -> bool:
+    """Whether ``access="auto"`` reads rows of class ``cls`` by key: mappings, and any
+    class with a ``keys()`` method and ``__getitem__`` — the test ``dict()`` makes, which
+    ``sqlite3.Row`` passes.  Rows of any other class are read by attribute."""
+    return issubclass(cls, Mapping) or (callable(getattr(cls, "keys", None))
+                                        and hasattr(cls, "__getitem__"))
 
 
 def _safe_name(name: str) -> bool:
@@ -272,11 +291,44 @@ def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool) -> s
     return expr
 
 
+def _merged(conds: Sequence[Condition]) -> list[Condition]:
+    """The conditions with every field's ranges (``Within``) intersected into one, so
+    ``gte`` and ``lt`` on a field become one chained comparison ``a <= x < b`` — what a
+    person writes, and one read of the field."""
+    out: list[Condition] = []
+    at: dict[str, int] = {}
+    for name, kind, nullable, meaning in conds:
+        i = at.get(name)
+        if isinstance(meaning, Within):
+            if i is not None:
+                old = out[i][3]
+                assert isinstance(old, Within)
+                out[i] = (name, kind, nullable, Within(old.interval.intersect(meaning.interval)))
+                continue
+            at[name] = len(out)
+        out.append((name, kind, nullable, meaning))
+    return out
+
+
+def _auto(name: str, fast_item: str, fast_attr: str, first: str) -> list[str]:
+    """One of the two variants of the ``auto`` predicate: the fast path of ``first``
+    ("item" or "attr") guarded first, then the other's."""
+    guards = {"item": ("_KI", fast_item), "attr": ("_KA", fast_attr)}
+    order = [first, "attr" if first == "item" else "item"]
+    lines = [f"def {name}(row):"]
+    for k, mode in enumerate(order):
+        kind, fast = guards[mode]
+        lines += [f"    {'if' if k == 0 else 'elif'} row.__class__ is {kind}:",
+                  "        try:", f"            return {fast}", "        except _MISS:",
+                  "            pass"]
+    return [*lines, "    return _exact(row)", ""]
+
+
 def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, Any]]:
     """The module source defining ``_exact``, ``predicate`` and ``select``, and the
     namespace holding every value it names."""
     w = _Writer()
-    conds = sorted(conds, key=lambda c: _rank(c[3]))
+    conds = sorted(_merged(conds), key=lambda c: _rank(c[3]))
     lines: list[str] = []
     if access == "fetch":
         exact = _expression(w, conds, "fetch", True)
@@ -295,51 +347,58 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
             lines += ["def _exact(row):", f"    return {exact_attr}", "",
                       "def predicate(row):", "    try:", f"        return {fast_attr}",
                       "    except _MISS:", "        return _exact(row)", ""]
-        else:  # auto: mappings by key, anything else by attribute
+        else:  # auto: keyed rows (mappings, sqlite3.Row) by key, anything else by attribute
             lines += [
                 "def _exact(row):",
-                "    global _O",
-                "    if _isinstance(row, _Mapping):",
+                "    # decides the row by the rule, and makes its class the one the fast",
+                "    # path tests first (classes are compared, so any order is correct)",
+                "    global _KI, _KA",
+                "    kind = row.__class__",
+                "    if _keyed(kind):",
+                "        _KI = kind",
+                "        if predicate.__code__ is not _ITEMS_FIRST:",
+                "            predicate.__code__ = _ITEMS_FIRST",
                 f"        return {exact_item}",
-                "    _O = _type(row)  # the object class the fast path reads by attribute",
+                "    _KA = kind",
+                "    if predicate.__code__ is not _ATTRS_FIRST:",
+                "        predicate.__code__ = _ATTRS_FIRST",
                 f"    return {exact_attr}",
                 "",
-                "def predicate(row):",
-                "    kind = row.__class__  # an attribute load, cheaper than calling type()",
-                "    try:",
-                "        if kind is _dict:",
-                f"            return {fast_item}",
-                "        if kind is _O:",
-                f"            return {fast_attr}",
-                "    except _MISS:",
-                "        pass",
-                "    return _exact(row)",
+                *_auto("predicate", fast_item, fast_attr, "item"),
+                *_auto("_attrs_first", fast_item, fast_attr, "attr"),
+                "_ITEMS_FIRST, _ATTRS_FIRST = predicate.__code__, _attrs_first.__code__",
                 "",
             ]
-    lines += ["def select(rows):",
-              "    if _type(rows) is not _list:",
-              "        rows = _list(rows)"]
+    body = ["def select(rows):",
+            "    if _type(rows) is not _list:",
+            "        rows = _list(rows)"]
     if access == "fetch":
-        lines += ["    return [row for row in rows if _exact(row)]"]
+        body += ["    return [row for row in rows if _exact(row)]"]
     else:
         if access == "auto":
-            lines += [
+            body += [
                 "    if not rows:",
                 "        return []",
                 "    try:",
-                "        if _isinstance(rows[0], _Mapping):",
+                "        if _keyed(rows[0].__class__):",
                 f"            return [row for row in rows if {fast_item}]",
                 f"        return [row for row in rows if {fast_attr}]",
             ]
         else:
             fast = fast_item if access == "mapping" else fast_attr
-            lines += ["    try:", f"        return [row for row in rows if {fast}]"]
-        lines += ["    except _MISS:", "        return [row for row in rows if _exact(row)]"]
+            body += ["    try:", f"        return [row for row in rows if {fast}]"]
+        body += ["    except _MISS:", "        return [row for row in rows if _exact(row)]"]
+    if w.bound and access != "fetch":
+        # the comprehension reads the operands as closure cells, as a hand-written one
+        # in a function does (a cell load is cheaper than a global one)
+        names = ", ".join(w.bound)
+        body = [f"def _select_over({names}):", *("    " + line for line in body),
+                "    return select", "", f"select = _select_over({names})"]
+    lines += body
     w.namespace.update({
-        "__builtins__": {}, "_MISS": (KeyError, AttributeError, TypeError),
-        "_type": type, "_list": list, "_dict": dict, "_isinstance": isinstance,
-        "_getattr": getattr, "_Mapping": Mapping, "_item": _item, "_utc": _utc,
-        "_O": None,
+        "__builtins__": {}, "_MISS": (LookupError, AttributeError, TypeError),
+        "_type": type, "_list": list, "_keyed": keyed,
+        "_getattr": getattr, "_item": _item, "_utc": _utc, "_KI": dict, "_KA": None,
     })
     header = (f"# opfilter predicate ({access}); operands and odd field names are bound "
               f"names: {', '.join(w.bound) or 'none'}")
