@@ -8,12 +8,14 @@ extras, Java 17, and PostgreSQL binaries or ``$OPFILTER_TEST_PG_DSN``)::
     python benchmarks/bench_bulk.py --sizes 10000 --no-write     # smoke test
 
 1. **Polars vs comprehension**: ``df.filter(to_polars(q))`` over a 1,000,000-row frame
-   against ``[r for r in rows if …]`` over the same rows as dicts (target ≥ 10×).
+   against ``[r for r in rows if …]`` over the same rows as dicts (target ≥ 10×), and
+   against the same conditions written in Polars by hand; ``harness.shuffled_rounds``
+   (seeded shuffled order, each timed run after an untimed one).
 2. **Scale**: one list request (``limit=100``, a filter whose first page lies in the
    middle of the id order) through ``handle()`` on the memory store (``select``), SQLite
    and PostgreSQL, and the same filter plus "first 100 by id" on a Polars frame and on a
    cached Spark DataFrame (``local[2]``), at each size; a PNG plot goes next to
-   ``RESULTS.md``.  Times are medians of ``--repeats`` runs, backends interleaved.
+   ``RESULTS.md``.  Times are medians of ``--repeats`` rounds of ``shuffled_rounds``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench_endpoint import HEADERS, T0, make_rows, median_time
+from bench_endpoint import HEADERS, T0, make_rows
+from harness import shuffled_rounds
 from opfilter import parse_query, to_polars, to_spark
 from opfilter.streams import SCHEMA
 from opfilter.streams.endpoint import PATH, handle
@@ -96,14 +98,9 @@ def polars_vs_comprehension(n: int, repeats: int) -> tuple[str, float]:
 
     assert df.filter(expr)["id"].to_list() == [r["id"] for r in hand()]
     assert df.filter(written)["id"].to_list() == [r["id"] for r in hand()]
-    t_hand: list[float] = []
-    t_pl: list[float] = []
-    t_written: list[float] = []
-    for _ in range(repeats):
-        for bucket, fn in ((t_hand, hand), (t_pl, polars), (t_written, polars_by_hand)):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
+    times = shuffled_rounds({"hand": hand, "polars": polars, "written": polars_by_hand},
+                            max(3 * repeats, 15))
+    t_hand, t_pl, t_written = times["hand"], times["polars"], times["written"]
     ratio = statistics.median(h / p for h, p in zip(t_hand, t_pl, strict=True))
     own = statistics.median(p / w for p, w in zip(t_pl, t_written, strict=True))
     ok = "✅ met" if ratio >= 10 else "❌ missed"
@@ -172,9 +169,8 @@ def scale(sizes: list[int], repeats: int, dsn: str | None) -> tuple[str, Results
             spark_ids = [r["id"] for r in sdf.filter(column).orderBy("id").limit(100).collect()]
             assert spark_ids == want
             runs["Spark (local[2], cached)"] = on_spark
-            for name, fn in runs.items():
-                fn()  # warm up
-                results.setdefault(name, {})[n] = median_time(fn, repeats)
+            for name, times in shuffled_rounds(runs, repeats).items():
+                results.setdefault(name, {})[n] = statistics.median(times)
                 print(f"{n:>9,} {name:<26} {results[name][n] * 1000:10.2f} ms", flush=True)
             sdf.unpersist()
             for store in stores.values():

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from harness import shuffled_rounds
 from opfilter import parse_query, to_predicate
 from opfilter.streams import SCHEMA
 from opfilter.streams.endpoint import PATH, handle
@@ -128,16 +129,9 @@ def predicate_ratios(objects: list[ProductionPlanStream], rounds: int) -> str:
             expected = [r for r in table if cond(r)]
             assert hand() == per_row() == per_row_explicit() == select() == expected, name
             assert per_row_hand() == expected, name
-            contenders: list[tuple[str, Callable[[], list[Any]]]] = [
-                ("auto", per_row), ("explicit", per_row_explicit), ("select", select),
-                ("hand", hand), ("hand_fn", per_row_hand)]
-            times: dict[str, list[float]] = {key: [] for key, _ in contenders}
-            n = len(contenders)
-            for k in range(rounds):
-                for key, fn in contenders[k % n:] + contenders[:k % n]:
-                    start = time.perf_counter()
-                    fn()
-                    times[key].append(time.perf_counter() - start)
+            times = shuffled_rounds({"auto": per_row, "explicit": per_row_explicit,
+                                     "select": select, "hand": hand,
+                                     "hand_fn": per_row_hand}, rounds)
 
             def ratio(key: str, base: str, times: dict[str, list[float]] = times) -> float:
                 return statistics.median(
@@ -252,7 +246,8 @@ def main() -> None:
             "function of the same conditions per row, since the call alone costs about as "
             "much as the inlined condition (the \"hand-written function ÷ inlined\" "
             "column: no callable meets 1.25× of the inlined form). Ratios are medians of "
-            "per-round ratios, the five contenders interleaved in every round."
+            "per-round ratios; every round runs the five contenders in a seeded shuffled "
+            "order, each timed run after an untimed one (`harness.shuffled_rounds`)."
             "\n\n" + body + "\n"
         ))
 

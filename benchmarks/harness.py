@@ -129,3 +129,26 @@ def profile_table(
             f"| {100 * ct / total:.1f} |"
         )
     return lines
+
+
+def shuffled_rounds(contenders: dict[str, Callable[[], object]], rounds: int,
+                    seed: int = 20240615) -> dict[str, list[float]]:
+    """Seconds per run of each whole-job contender, one entry per round.  Every round runs
+    the contenders in an order shuffled by a seeded generator — so none of them always
+    follows the same one (a long Python loop leaves the caches, the allocator and Polars'
+    threads cold for whatever runs next) — and each timed run is preceded by an untimed
+    run of the same contender: what is measured is its steady state."""
+    import random
+
+    rng = random.Random(seed)
+    order = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in order}
+    for _ in range(rounds):
+        rng.shuffle(order)
+        for name in order:
+            fn = contenders[name]
+            fn()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times

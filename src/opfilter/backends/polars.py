@@ -19,8 +19,10 @@
 A renderer of :mod:`opfilter.lowering`.  Columns are named as the schema's columns
 (``Filter.column``), of these types: int ``Int64``, decimal ``Decimal`` (compared
 exactly), date ``Date``, datetime ``Datetime`` in any unit and time zone — compared as
-**instants**, through ``dt.epoch("us")``, so a naive column is read as UTC — string and
-enum ``String``, bool ``Boolean``.
+**instants**: the column is cast to ``Datetime("us", "UTC")`` (free for a ``us`` column;
+a naive column is read as UTC, a zoned one keeps its instants; a ``ns`` column is
+compared at microsecond precision, as operands are), string and enum ``String``, bool
+``Boolean``.
 
 Polars' own ``!=`` and ``is_in`` give null on a null value (and ``filter`` drops it), so
 SPEC §2's NULL rule is written out: ``is_null() | …`` where NULL is accepted, and every
@@ -32,7 +34,6 @@ which costs one pass instead of an ``is_not_null()`` guard per condition.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -46,40 +47,26 @@ if TYPE_CHECKING:
 
 __all__ = ["column", "render", "to_polars"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def _micros(v: Any) -> int:
-    """An aware datetime (the lowering's values are in UTC) → microseconds since the
-    epoch, the unit datetime columns are compared in."""
-    assert isinstance(v, datetime) and v.tzinfo is not None
-    return (v - _EPOCH) // _US
+_INSTANT = pl.Datetime("us", "UTC")
+"""What datetime columns and operands are compared as (the lowering's values are aware
+and in UTC)."""
 
 
 def column(name: str, kind: Type) -> pl.Expr:
-    """The column as compared: datetimes as epoch microseconds (UTC instants; a naive
-    column read as UTC), anything else as it is."""
+    """The column as compared: datetimes as UTC instants (a naive column read as UTC),
+    anything else as it is."""
     if name == "*" or (name.startswith("^") and name.endswith("$")):
         raise ValueError(
             f"column name {name!r} would be a wildcard or a regular expression in Polars; "
             "rename the column (Filter(..., column=...))"
         )
     col = pl.col(name)
-    return col.dt.epoch("us") if kind is Type.DATETIME else col
-
-
-def _value(v: Any, kind: Type) -> Any:
-    return _micros(v) if kind is Type.DATETIME else v
+    return col.cast(_INSTANT) if kind is Type.DATETIME else col
 
 
 def _lit(v: Any, kind: Type) -> pl.Expr:
-    value = _value(v, kind)
-    if kind is Type.DATE:
-        return pl.lit(value, dtype=pl.Date)
-    if kind is Type.DATETIME or kind is Type.INT:
-        return pl.lit(value, dtype=pl.Int64)
-    return pl.lit(value)
+    dtype = _LITERAL_TYPES.get(kind)
+    return pl.lit(v) if dtype is None else pl.lit(v, dtype=dtype)
 
 
 def _interval(col: pl.Expr, i: Interval, kind: Type) -> pl.Expr:
@@ -105,14 +92,13 @@ def _any(col: pl.Expr, m: Member | NotMember, kind: Type) -> pl.Expr | None:
     elif m.points:
         parts.append(reduce(lambda x, y: x | y, (col == _lit(p, kind) for p in m.points))
                      if kind is Type.DECIMAL or kind is Type.DATE
-                     else col.is_in(pl.Series([_value(p, kind) for p in m.points],
-                                              dtype=_SERIES_TYPES[kind]).implode()))
+                     else col.is_in(pl.Series(m.points, dtype=_LITERAL_TYPES[kind]).implode()))
     parts += [_interval(col, i, kind) for i in m.intervals]
     return reduce(lambda x, y: x | y, parts) if parts else None
 
 
-_SERIES_TYPES: dict[Type, Any] = {
-    Type.INT: pl.Int64, Type.DATETIME: pl.Int64, Type.STRING: pl.String,
+_LITERAL_TYPES: dict[Type, Any] = {
+    Type.INT: pl.Int64, Type.DATE: pl.Date, Type.DATETIME: _INSTANT, Type.STRING: pl.String,
     Type.ENUM: pl.String, Type.BOOL: pl.Boolean,
 }
 
@@ -121,7 +107,7 @@ def _condition(meaning: Meaning, col: pl.Expr, kind: Type, raw: pl.Expr | None =
                ) -> pl.Expr:
     """One lowered condition; the expression is null only where the answer is false (a
     comparison with a null value), so one ``fill_null(False)`` makes it exact.  ``raw``:
-    the column before conversion (NULL tests need no epoch arithmetic)."""
+    the column before conversion (NULL tests need no cast)."""
     nulls = col if raw is None else raw
     match meaning:
         case Member(null=null):
