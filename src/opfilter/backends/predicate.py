@@ -47,9 +47,12 @@ as holding them.  Object rows are read by attribute (``AttributeError``: missing
 
 ``access="auto"`` decides per row *class* (:func:`keyed`): mappings and ``sqlite3.Row``
 by key, anything else by attribute.  Its predicate guards each fast path with one class
-test — the class last decided is tested first: the function's code is one of two
-generated variants (dict-like first, object first), switched by the exact path, the only
-place a new class is seen.  Either order is correct, so the switch needs no lock.
+test, the class decided last tested first.  And a naive datetime cannot be ordered
+against an aware bound, so when a datetime field has range bounds the fast code also
+comes with the bounds as naive UTC.  The predicate's code is one of these generated
+variants (dict-like or object first; aware or naive), switched by the exact path — where
+every row the running variant cannot decide goes — to the one that fits the row it just
+decided.  Every variant is correct for every row, so the switch needs no lock.
 Ranges on one field are intersected first (:func:`_merged`): ``gte`` and ``lt`` become
 one chained comparison.  ``select`` reads the operands as closure cells, the way a
 comprehension written in a function does.
@@ -132,6 +135,14 @@ class _Writer:
         self.namespace: dict[str, Any] = {}
         self.bound: list[str] = []
         self._seen: dict[tuple[str, type, Any], str] = {}
+        self.naive = False
+        """Whether range bounds on datetimes are written for naive row values (UTC)."""
+
+    def bound_value(self, prefix: str, value: Any) -> str:
+        """:meth:`bind` for a range bound: a datetime as naive UTC in a naive variant."""
+        if self.naive and isinstance(value, datetime):
+            value = value.replace(tzinfo=None)  # the lowering's datetimes are UTC
+        return self.bind(prefix, value)
 
     def bind(self, prefix: str, value: Any) -> str:
         """A new name for ``value`` (the same name for an equal value of the same type:
@@ -171,10 +182,10 @@ def _interval(w: _Writer, x: Callable[[], str], i: Interval) -> str:
         return f"{x()} is not None"
     text = ""
     if lo is not None:
-        text = f"{w.bind('a', lo.value)} {'<=' if lo.inclusive else '<'} "
+        text = f"{w.bound_value('a', lo.value)} {'<=' if lo.inclusive else '<'} "
     text += x()
     if hi is not None:
-        text += f" {'<=' if hi.inclusive else '<'} {w.bind('b', hi.value)}"
+        text += f" {'<=' if hi.inclusive else '<'} {w.bound_value('b', hi.value)}"
     return text
 
 
@@ -259,30 +270,37 @@ Condition = tuple[str, Type, bool, Meaning]
 """(field name, field type, nullable, meaning)"""
 
 
-def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool) -> str:
+def _read(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
+    """The source reading field ``name`` from ``row``."""
+    key = repr(name) if _safe_name(name) else w.bind("k", name)
+    if read == "fetch":
+        text = f"_fetch(row, {key})"
+    elif exact:
+        text = f"_item(row, {key})" if read == "item" else f"_getattr(row, {key}, None)"
+    elif read == "item":
+        text = f"row[{key}]"
+    else:
+        text = f"row.{name}" if _safe_name(name) else f"_getattr(row, {key})"
+    return f"_utc({text})" if exact and kind is Type.DATETIME else text
+
+
+def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool,
+                naive: bool = False) -> str:
     """The ``and`` of all conditions; ``read``: "item" (``row[...]``), "attr" (``row.x``)
     or "fetch" (``_fetch(row, name)``).  ``exact``: missing is NULL, naive datetimes are
-    UTC, NULL tested before every range."""
+    UTC, NULL tested before every range.  ``naive``: datetime range bounds for naive row
+    values."""
     fields: dict[str, _Field] = {}
     parts: list[str] = []
+    w.naive = naive
     for name, kind, nullable, meaning in conds:
         f = fields.get(name)
         if f is None:
-            key = repr(name) if _safe_name(name) else w.bind("k", name)
-            if read == "fetch":
-                text = f"_fetch(row, {key})"
-            elif exact:
-                text = f"_item(row, {key})" if read == "item" else f"_getattr(row, {key}, None)"
-            elif read == "item":
-                text = f"row[{key}]"
-            else:
-                text = f"row.{name}" if _safe_name(name) else f"_getattr(row, {key})"
-            if exact and kind is Type.DATETIME:
-                text = f"_utc({text})"
-            f = fields[name] = _Field(len(fields), text)
+            f = fields[name] = _Field(len(fields), _read(w, name, kind, read, exact))
         # each condition renders its field's uses through `f`; finish() below turns the
         # first use in the whole chain into the assignment
         parts.append(_condition(w, f, meaning, kind is Type.DATETIME, exact or nullable))
+    w.naive = False
     if not parts:
         return "True"
     expr = " and ".join(f"({p})" if " or " in p and len(parts) > 1 else p for p in parts)
@@ -310,94 +328,140 @@ def _merged(conds: Sequence[Condition]) -> list[Condition]:
     return out
 
 
-def _auto(name: str, fast_item: str, fast_attr: str, first: str) -> list[str]:
-    """One of the two variants of the ``auto`` predicate: the fast path of ``first``
-    ("item" or "attr") guarded first, then the other's."""
-    guards = {"item": ("_KI", fast_item), "attr": ("_KA", fast_attr)}
-    order = [first, "attr" if first == "item" else "item"]
+def _ranged_datetime(conds: Sequence[Condition]) -> str | None:
+    """The first datetime field compared with range bounds — the one whose value tells
+    whether a row holds naive datetimes (``None``: no bound on a datetime)."""
+    for name, kind, _, meaning in conds:
+        if kind is Type.DATETIME and (
+                isinstance(meaning, Within)
+                or (isinstance(meaning, Member | NotMember) and meaning.intervals)):
+            return name
+    return None
+
+
+def _guarded(name: str, fast: dict[str, str], order: Sequence[str]) -> list[str]:
+    """A predicate variant of ``auto``: each read mode's fast path under a test of the
+    row's class (``_KI``: the dict-like class, ``_KA``: the object class decided last)."""
     lines = [f"def {name}(row):"]
     for k, mode in enumerate(order):
-        kind, fast = guards[mode]
-        lines += [f"    {'if' if k == 0 else 'elif'} row.__class__ is {kind}:",
-                  "        try:", f"            return {fast}", "        except _MISS:",
+        lines += [f"    {'if' if k == 0 else 'elif'} row.__class__ is "
+                  f"{'_KI' if mode == 'item' else '_KA'}:",
+                  "        try:", f"            return {fast[mode]}", "        except _MISS:",
                   "            pass"]
     return [*lines, "    return _exact(row)", ""]
 
 
+def _plain(name: str, fast: str) -> list[str]:
+    return [f"def {name}(row):", "    try:", f"        return {fast}", "    except _MISS:",
+            "        return _exact(row)", ""]
+
+
+def _switch(variants: str, probe: str | None) -> list[str]:
+    """Lines of ``_exact`` making ``predicate`` run the variant in ``variants`` (a tuple:
+    aware, naive) that fits this row."""
+    pick = f"{variants}[_naive({probe})]" if probe else f"{variants}[0]"
+    return [f"    code = {pick}", "    if predicate.__code__ is not code:",
+            "        predicate.__code__ = code"]
+
+
 def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, Any]]:
-    """The module source defining ``_exact``, ``predicate`` and ``select``, and the
-    namespace holding every value it names."""
+    """The module source defining ``_exact``, ``predicate`` (and the variants its code is
+    switched between) and ``select``, and the namespace holding every value it names.
+
+    The fast code comes in an aware and, when a datetime field has range bounds, a naive
+    variant (bounds as naive UTC: a naive row value cannot be ordered against an aware
+    bound).  ``_exact`` — where every row the fast code cannot decide goes — makes
+    ``predicate`` run the variant that fits the row it just decided; ``select`` tries the
+    aware comprehension, then the naive one, then the exact one."""
     w = _Writer()
     conds = sorted(_merged(conds), key=lambda c: _rank(c[3]))
-    lines: list[str] = []
     if access == "fetch":
-        exact = _expression(w, conds, "fetch", True)
-        lines += ["def _exact(row):", f"    return {exact}", "",
-                  "def predicate(row):", f"    return {exact}", ""]
+        test = _expression(w, conds, "fetch", True)
+        return _finish(w, access, [
+            "def _exact(row):", f"    return {test}", "",
+            "def predicate(row):", f"    return {test}", "",
+            "def select(rows):", "    return [row for row in rows if _exact(row)]"])
+    modes = {"mapping": ["item"], "attribute": ["attr"], "auto": ["item", "attr"]}[access]
+    ranged = _ranged_datetime(conds)
+    tz = [False, True] if ranged is not None else [False]
+    exact = {m: _expression(w, conds, m, True) for m in modes}
+    fast = {(m, naive): _expression(w, conds, m, False, naive) for m in modes for naive in tz}
+    probe = {m: None if ranged is None else _read(w, ranged, Type.STRING, m, True)
+             for m in modes}
+
+    def variants(tag: str, names: list[str]) -> str:
+        return f"{tag} = ({names[0]}.__code__, {names[-1]}.__code__)"
+
+    lines: list[str] = []
+    if access == "auto":  # keyed rows (mappings, sqlite3.Row) by key, others by attribute
+        lines += [
+            "def _exact(row):",
+            "    # decides the row by the rule, and makes its class the one the fast path",
+            "    # tests first (classes are compared, so every variant is correct)",
+            "    global _KI, _KA",
+            "    kind = row.__class__",
+            "    if _keyed(kind):",
+            "        _KI = kind",
+            *("    " + line for line in _switch("_ITEMS_FIRST", probe["item"])),
+            f"        return {exact['item']}",
+            "    _KA = kind",
+            *_switch("_ATTRS_FIRST", probe["attr"]),
+            f"    return {exact['attr']}",
+            "",
+        ]
+        names: dict[str, list[str]] = {"item": [], "attr": []}
+        for first, then in (("item", "attr"), ("attr", "item")):
+            for naive in tz:
+                name = ("predicate" if first == "item" and not naive
+                        else f"_{first}s_first{'_naive' if naive else ''}")
+                names[first].append(name)
+                lines += _guarded(name, {first: fast[first, naive], then: fast[then, naive]},
+                                  [first, then])
+        lines += [variants("_ITEMS_FIRST", names["item"]),
+                  variants("_ATTRS_FIRST", names["attr"]), ""]
     else:
-        exact_item = _expression(w, conds, "item", True)
-        exact_attr = _expression(w, conds, "attr", True)
-        fast_item = _expression(w, conds, "item", False)
-        fast_attr = _expression(w, conds, "attr", False)
-        if access == "mapping":
-            lines += ["def _exact(row):", f"    return {exact_item}", "",
-                      "def predicate(row):", "    try:", f"        return {fast_item}",
-                      "    except _MISS:", "        return _exact(row)", ""]
-        elif access == "attribute":
-            lines += ["def _exact(row):", f"    return {exact_attr}", "",
-                      "def predicate(row):", "    try:", f"        return {fast_attr}",
-                      "    except _MISS:", "        return _exact(row)", ""]
-        else:  # auto: keyed rows (mappings, sqlite3.Row) by key, anything else by attribute
-            lines += [
-                "def _exact(row):",
-                "    # decides the row by the rule, and makes its class the one the fast",
-                "    # path tests first (classes are compared, so any order is correct)",
-                "    global _KI, _KA",
-                "    kind = row.__class__",
-                "    if _keyed(kind):",
-                "        _KI = kind",
-                "        if predicate.__code__ is not _ITEMS_FIRST:",
-                "            predicate.__code__ = _ITEMS_FIRST",
-                f"        return {exact_item}",
-                "    _KA = kind",
-                "    if predicate.__code__ is not _ATTRS_FIRST:",
-                "        predicate.__code__ = _ATTRS_FIRST",
-                f"    return {exact_attr}",
-                "",
-                *_auto("predicate", fast_item, fast_attr, "item"),
-                *_auto("_attrs_first", fast_item, fast_attr, "attr"),
-                "_ITEMS_FIRST, _ATTRS_FIRST = predicate.__code__, _attrs_first.__code__",
-                "",
-            ]
+        (mode,) = modes
+        lines += ["def _exact(row):", *_switch("_VARIANTS", probe[mode]),
+                  f"    return {exact[mode]}", ""]
+        names_ = ["predicate"] + (["_naive_variant"] if len(tz) == 2 else [])
+        for name, naive in zip(names_, tz, strict=True):
+            lines += _plain(name, fast[mode, naive])
+        lines += [variants("_VARIANTS", names_), ""]
+
     body = ["def select(rows):",
             "    if _type(rows) is not _list:",
             "        rows = _list(rows)"]
-    if access == "fetch":
-        body += ["    return [row for row in rows if _exact(row)]"]
-    else:
+    if access == "auto":
+        body += ["    if not rows:", "        return []",
+                 "    keyed = _keyed(rows[0].__class__)"]
+    for naive in tz:
+        body += ["    try:"]
         if access == "auto":
-            body += [
-                "    if not rows:",
-                "        return []",
-                "    try:",
-                "        if _keyed(rows[0].__class__):",
-                f"            return [row for row in rows if {fast_item}]",
-                f"        return [row for row in rows if {fast_attr}]",
-            ]
+            body += ["        if keyed:",
+                     f"            return [row for row in rows if {fast['item', naive]}]",
+                     f"        return [row for row in rows if {fast['attr', naive]}]"]
         else:
-            fast = fast_item if access == "mapping" else fast_attr
-            body += ["    try:", f"        return [row for row in rows if {fast}]"]
-        body += ["    except _MISS:", "        return [row for row in rows if _exact(row)]"]
-    if w.bound and access != "fetch":
-        # the comprehension reads the operands as closure cells, as a hand-written one
-        # in a function does (a cell load is cheaper than a global one)
-        names = ", ".join(w.bound)
-        body = [f"def _select_over({names}):", *("    " + line for line in body),
-                "    return select", "", f"select = _select_over({names})"]
-    lines += body
+            body += [f"        return [row for row in rows if {fast[modes[0], naive]}]"]
+        body += ["    except _MISS:", "        pass"]
+    body += ["    return [row for row in rows if _exact(row)]"]
+    if w.bound:
+        # the comprehensions read the operands as closure cells, as a hand-written one in
+        # a function does (a cell load is cheaper than a global one)
+        names_all = ", ".join(w.bound)
+        body = [f"def _select_over({names_all}):", *("    " + line for line in body),
+                "    return select", "", f"select = _select_over({names_all})"]
+    return _finish(w, access, lines + body)
+
+
+def _naive(v: Any) -> bool:
+    """Whether ``v`` is a naive datetime (which variant of the fast code fits the row)."""
+    return isinstance(v, datetime) and v.tzinfo is None
+
+
+def _finish(w: _Writer, access: str, lines: list[str]) -> tuple[str, dict[str, Any]]:
     w.namespace.update({
         "__builtins__": {}, "_MISS": (LookupError, AttributeError, TypeError),
-        "_type": type, "_list": list, "_keyed": keyed,
+        "_type": type, "_list": list, "_keyed": keyed, "_naive": _naive,
         "_getattr": getattr, "_item": _item, "_utc": _utc, "_KI": dict, "_KA": None,
     })
     header = (f"# opfilter predicate ({access}); operands and odd field names are bound "
