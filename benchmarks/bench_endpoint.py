@@ -229,7 +229,7 @@ def main() -> None:
 
     # -- predicate vs hand-written comprehension (SPEC §10) --------------------------------
     big = make_rows(args.predicate_rows)
-    predicate_table = predicate_ratios(big, max(5, args.repeats))
+    predicate_table = predicate_ratios(big, max(15, 2 * args.repeats))
 
     lines = ["| measurement | median time | result |", "|---|---:|---|"]
     lines += [f"| {label} | {t * 1000:.2f} ms | {note} |" for label, t, note in table]
