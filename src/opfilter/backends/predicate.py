@@ -54,8 +54,7 @@ variants (dict-like or object first; aware or naive), switched by the exact path
 every row the running variant cannot decide goes — to the one that fits the row it just
 decided.  Every variant is correct for every row, so the switch needs no lock.
 Ranges on one field are intersected first (:func:`_merged`): ``gte`` and ``lt`` become
-one chained comparison.  ``select`` reads the operands as closure cells, the way a
-comprehension written in a function does.
+one chained comparison.
 """
 
 from __future__ import annotations
@@ -352,6 +351,7 @@ def _guarded(name: str, fast: dict[str, str], order: Sequence[str]) -> list[str]
 
 
 def _plain(name: str, fast: str) -> list[str]:
+    """A predicate variant of ``mapping`` / ``attribute``: the fast path, else exact."""
     return [f"def {name}(row):", "    try:", f"        return {fast}", "    except _MISS:",
             "        return _exact(row)", ""]
 
@@ -423,10 +423,10 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
         (mode,) = modes
         lines += ["def _exact(row):", *_switch("_VARIANTS", probe[mode]),
                   f"    return {exact[mode]}", ""]
-        names_ = ["predicate"] + (["_naive_variant"] if len(tz) == 2 else [])
-        for name, naive in zip(names_, tz, strict=True):
+        plain = ["predicate", "_naive_variant"][:len(tz)]
+        for name, naive in zip(plain, tz, strict=True):
             lines += _plain(name, fast[mode, naive])
-        lines += [variants("_VARIANTS", names_), ""]
+        lines += [variants("_VARIANTS", plain), ""]
 
     body = ["def select(rows):",
             "    if _type(rows) is not _list:",
@@ -445,8 +445,8 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
         body += ["    except _MISS:", "        pass"]
     body += ["    return [row for row in rows if _exact(row)]"]
     if w.bound:
-        # the comprehensions read the operands as closure cells, as a hand-written one in
-        # a function does (a cell load is cheaper than a global one)
+        # the comprehensions read the operands as closure cells, the way comprehensions
+        # written in a function read its locals
         names_all = ", ".join(w.bound)
         body = [f"def _select_over({names_all}):", *("    " + line for line in body),
                 "    return select", "", f"select = _select_over({names_all})"]
