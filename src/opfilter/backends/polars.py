@@ -20,8 +20,8 @@ A renderer of :mod:`opfilter.lowering`.  Columns are named as the schema's colum
 (``Filter.column``), of these types: int ``Int64``, decimal ``Decimal`` (compared
 exactly), date ``Date``, datetime ``Datetime`` in any unit and time zone — compared as
 **instants**: the column is cast to ``Datetime("us", "UTC")`` (free for a ``us`` column;
-a naive column is read as UTC, a zoned one keeps its instants; a ``ns`` column is
-compared at microsecond precision, as operands are), string and enum ``String``, bool
+a naive column is read as UTC, a zoned one keeps its instants; a ``ns`` column's values
+are truncated to the microsecond, the operands' precision), string and enum ``String``, bool
 ``Boolean``.
 
 Polars' own ``!=`` and ``is_in`` give null on a null value (and ``filter`` drops it), so
