@@ -329,6 +329,42 @@ def test_auto_tests_the_last_seen_kind_first() -> None:
     assert pred.__code__.co_name == "predicate"
 
 
+def test_threads_sharing_one_predicate_over_every_kind_of_row() -> None:
+    """Threads switch the shared predicate's code under each other (dicts and objects,
+    naive and aware datetimes, missing fields); every answer stays the oracle's."""
+    import sys
+    import threading
+
+    q = parse_query("updated_at=gte:2024-01-01T06:00:00Z&project_id=in:1,2&deleted=include",
+                    SCHEMA)
+    pred = to_predicate(q)
+    base = [{"updated_at": D0 + timedelta(hours=h), "project_id": p, "deleted_at": None}
+            for h in (0, 6, 12) for p in (1, 3)] + [{"project_id": 1}]
+    kinds = [base, [_naive(r) for r in base], [SimpleNamespace(**r) for r in base],
+             [SimpleNamespace(**_naive(r)) for r in base]]
+    expected = [oracle(q, r) for r in base]
+    wrong: list[object] = []
+
+    def work(rows_: list[Any]) -> None:
+        for _ in range(300):
+            got = [pred(r) for r in rows_]
+            if got != expected or pred.select(rows_) != [
+                    r for r, e in zip(rows_, expected, strict=True) if e]:
+                wrong.append(rows_)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in kinds * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong
+
+
 def test_sqlite_rows_are_read_by_key() -> None:
     """``sqlite3.Row`` is no Mapping, but has ``keys()``: auto reads it by key, and its
     ``IndexError`` for an unknown name is a missing field."""
