@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import keyword
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers import echo, oracle
-from opfilter import parse_query, to_predicate
+from opfilter import Filter, Query, Schema, parse_query, to_predicate
+from opfilter.lowering import evaluate, lower
+from opfilter.nodes import Condition, Op
 from opfilter.streams import SCHEMA
+from opfilter.testing import queries, rows
 from schemas import ALL_TYPES
 
-UTC = UTC
 US = timedelta(microseconds=1)
 D0 = datetime(2024, 1, 1, tzinfo=UTC)
 D1 = datetime(2024, 1, 2, tzinfo=UTC)
@@ -145,15 +153,6 @@ def test_every_type(value: str, row_values: list[object], expected: list[bool]) 
 
 # -- select(): the bulk path agrees with calling the predicate row by row -------------------
 
-from types import SimpleNamespace  # noqa: E402
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from opfilter import Query  # noqa: E402
-from opfilter.lowering import evaluate, lower  # noqa: E402
-from opfilter.testing import queries, rows  # noqa: E402
-
 
 @given(q=queries(ALL_TYPES), table=st.lists(rows(ALL_TYPES, missing=True), max_size=12))
 def test_predicate_agrees_with_the_loweringoracle(
@@ -180,13 +179,6 @@ def test_select_agrees_with_per_row_calls(q: Query, table: list[dict[str, object
 
 
 # -- the generated code: naive datetimes, row kinds, safety (SPEC §10, STYLE item 12) -------
-
-import keyword  # noqa: E402
-from collections import OrderedDict  # noqa: E402
-from typing import Any  # noqa: E402
-
-from opfilter import Filter, Schema  # noqa: E402
-from opfilter.nodes import Condition, Op  # noqa: E402
 
 
 def _naive(row: dict[str, Any]) -> dict[str, Any]:
