@@ -118,6 +118,7 @@ def keyed(cls: type) -> bool:
                                         and hasattr(cls, "__getitem__"))
 
 
+@lru_cache(maxsize=1024)
 def _safe_name(name: str) -> bool:
     """Whether ``name`` may be written into source as an attribute / a string literal:
     a plain ASCII identifier (Python would NFKC-normalise a non-ASCII one) and no keyword."""
@@ -136,6 +137,7 @@ class _Writer:
         self._seen: dict[tuple[str, type, Any], str] = {}
         self.naive = False
         """Whether range bounds on datetimes are written for naive row values (UTC)."""
+        self.reads: dict[tuple[str, Type, str, bool], str] = {}
 
     def bound_value(self, prefix: str, value: Any) -> str:
         """:meth:`bind` for a range bound: a datetime as naive UTC in a naive variant."""
@@ -161,17 +163,18 @@ class _Field:
     ``and``/``or``/``not`` chains and chained comparisons) read the row — into a local
     ``(_f0 := row['x'])`` when there are more uses — and the others use the local."""
 
-    def __init__(self, index: int, read: str) -> None:
-        self.token, self.local, self.read = f"\x00{index}\x00", f"_f{index}", read
+    def __init__(self, index: int, name: str, kind: Type) -> None:
+        self.token, self.local = f"\x00{index}\x00", f"_f{index}"
+        self.name, self.kind = name, kind
 
     def __call__(self) -> str:
         return self.token
 
-    def finish(self, expr: str) -> str:
+    def finish(self, expr: str, read: str) -> str:
         uses = expr.count(self.token)
         if uses == 0:
             return expr
-        first = self.read if uses == 1 else f"({self.local} := {self.read})"
+        first = read if uses == 1 else f"({self.local} := {read})"
         return expr.replace(self.token, first, 1).replace(self.token, self.local)
 
 
@@ -271,6 +274,13 @@ Condition = tuple[str, Type, bool, Meaning]
 
 def _read(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
     """The source reading field ``name`` from ``row``."""
+    done = w.reads.get((name, kind, read, exact))
+    if done is None:
+        done = w.reads[name, kind, read, exact] = _read_text(w, name, kind, read, exact)
+    return done
+
+
+def _read_text(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
     key = repr(name) if _safe_name(name) else w.bind("k", name)
     if read == "fetch":
         text = f"_fetch(row, {key})"
@@ -283,29 +293,34 @@ def _read(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
     return f"_utc({text})" if exact and kind is Type.DATETIME else text
 
 
-def _expression(w: _Writer, conds: list[Condition], read: str, exact: bool,
-                naive: bool = False) -> str:
-    """The ``and`` of all conditions; ``read``: "item" (``row[...]``), "attr" (``row.x``)
-    or "fetch" (``_fetch(row, name)``).  ``exact``: missing is NULL, naive datetimes are
-    UTC, NULL tested before every range.  ``naive``: datetime range bounds for naive row
-    values."""
+def _expression(w: _Writer, conds: list[Condition], reads: Sequence[str], exact: bool,
+                naive: bool = False) -> dict[str, str]:
+    """The ``and`` of all conditions, for each way of reading a field in ``reads``:
+    "item" (``row[...]``), "attr" (``row.x``) or "fetch" (``_fetch(row, name)``) — the
+    text is rendered once and only the reads differ.  ``exact``: missing is NULL, naive
+    datetimes are UTC, NULL tested before every range.  ``naive``: datetime range
+    bounds for naive row values."""
     fields: dict[str, _Field] = {}
     parts: list[str] = []
     w.naive = naive
     for name, kind, nullable, meaning in conds:
         f = fields.get(name)
         if f is None:
-            f = fields[name] = _Field(len(fields), _read(w, name, kind, read, exact))
+            f = fields[name] = _Field(len(fields), name, kind)
         # each condition renders its field's uses through `f`; finish() below turns the
         # first use in the whole chain into the assignment
         parts.append(_condition(w, f, meaning, kind is Type.DATETIME, exact or nullable))
     w.naive = False
     if not parts:
-        return "True"
-    expr = " and ".join(f"({p})" if " or " in p and len(parts) > 1 else p for p in parts)
-    for f in fields.values():
-        expr = f.finish(expr)
-    return expr
+        return dict.fromkeys(reads, "True")
+    template = " and ".join(f"({p})" if " or " in p and len(parts) > 1 else p for p in parts)
+    out: dict[str, str] = {}
+    for read in reads:
+        expr = template
+        for f in fields.values():
+            expr = f.finish(expr, _read(w, f.name, f.kind, read, exact))
+        out[read] = expr
+    return out
 
 
 def _merged(conds: Sequence[Condition]) -> list[Condition]:
@@ -376,7 +391,7 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
     w = _Writer()
     conds = sorted(_merged(conds), key=lambda c: _rank(c[3]))
     if access == "fetch":
-        test = _expression(w, conds, "fetch", True)
+        test = _expression(w, conds, ["fetch"], True)["fetch"]
         return _finish(w, access, [
             "def _exact(row):", f"    return {test}", "",
             "def predicate(row):", f"    return {test}", "",
@@ -384,8 +399,9 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
     modes = {"mapping": ["item"], "attribute": ["attr"], "auto": ["item", "attr"]}[access]
     ranged = _ranged_datetime(conds)
     tz = [False, True] if ranged is not None else [False]
-    exact = {m: _expression(w, conds, m, True) for m in modes}
-    fast = {(m, naive): _expression(w, conds, m, False, naive) for m in modes for naive in tz}
+    exact = _expression(w, conds, modes, True)
+    fast = {(m, naive): text for naive in tz
+            for m, text in _expression(w, conds, modes, False, naive).items()}
     probe = {m: None if ranged is None else _read(w, ranged, Type.STRING, m, True)
              for m in modes}
 
