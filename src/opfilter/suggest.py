@@ -120,7 +120,9 @@ def look_alike(name: str, value: str, values: list[str], schema: Schema) -> Look
     (``project_id[]``, ``filter[project_id]``, ``filters[project_id][$gte]``,
     ``project_id.gte``), django-filter's ``project_id__gte``, then other spellings.
     """
-    if "?" in name or "://" in name:
+    if "://" in name and "?" not in name:
+        return None  # a pasted URL without a query string: nothing to point at
+    if "?" in name:
         tail = name.rpartition("?")[2]
         found = look_alike(tail, value, values, schema) if tail else None
         if found is None and tail in schema:
