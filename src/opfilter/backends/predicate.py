@@ -36,10 +36,10 @@ Two versions of each condition are generated:
 * the **exact** one reads ``missing`` as NULL, takes a naive datetime as UTC and tests
   NULL explicitly.  The fast code falls back to it, for that row, on ``KeyError``,
   ``AttributeError`` or ``TypeError`` — a missing field, a naive datetime compared with an
-  aware bound, a NULL in a range test on a field declared non-nullable.  (Point sets on
-  datetime fields hold each instant both aware and as naive UTC, so equality needs no
-  fallback.)  A genuinely bad row (an ``int`` compared with a ``str``) raises from the
-  exact code.
+  aware bound, a NULL in a range test on a field declared non-nullable.  (On datetime
+  fields a point is the one-instant range ``a <= x <= a``: ``==`` between time zones is
+  false in a repeated DST hour.)  A genuinely bad row (an ``int`` compared with a
+  ``str``) raises from the exact code.
 
 Mapping rows are read with ``row[name]`` (a ``KeyError`` is a missing field, i.e. NULL),
 so a mapping that invents values for missing keys (``defaultdict``, ``Counter``) is read
@@ -65,7 +65,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never, cast
 
-from ..lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
+from ..lowering import Bound, Interval, Meaning, Member, Never, NotMember, Within, lower
 from ..schema import Type
 
 if TYPE_CHECKING:
@@ -191,30 +191,31 @@ def _interval(w: _Writer, x: Callable[[], str], i: Interval) -> str:
     return text
 
 
-def _points(values: Iterable[Any], datetimes: bool, null: bool) -> frozenset[Any]:
-    """A point set; on datetime fields each instant also as naive UTC (a naive row value
-    is UTC, and a naive datetime never equals an aware one), plus ``None`` when NULL
-    is listed."""
-    out: set[Any] = set()
-    for p in values:
-        out.add(p)
-        if datetimes and isinstance(p, datetime):
-            out.add(p.astimezone(UTC).replace(tzinfo=None))
-    if null:
-        out.add(None)
-    return frozenset(out)
+def _points(values: Iterable[Any], null: bool) -> frozenset[Any]:
+    """A point set, plus ``None`` when NULL is listed."""
+    return frozenset([*values, None] if null else values)
 
 
-def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, datetimes: bool,
-            guard: bool) -> str:
+def _instants(meaning: Meaning) -> Meaning:
+    """On a datetime field, points as one-instant intervals ``a <= x <= a``: an ordering
+    comparison takes a naive value as UTC through the naive variant, and is right for an
+    aware value in any zone — ``==`` between zones is always false in a repeated DST hour
+    (PEP 495), so a point set would miss such a row."""
+    if isinstance(meaning, Member | NotMember) and meaning.points:
+        instants = tuple(Interval(Bound(p, True), Bound(p, True)) for p in meaning.points)
+        return type(meaning)((), instants + meaning.intervals, meaning.null)
+    return meaning
+
+
+def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, guard: bool) -> str:
     """The source of "``x`` is a member of ``m``" (the positive form of both shapes).
     ``guard``: test NULL explicitly before a range comparison (else a NULL there raises
     ``TypeError`` and the row is decided by the exact code)."""
     parts: list[str] = []
-    if len(m.points) == 1 and not datetimes and not m.null:
+    if len(m.points) == 1 and not m.null:
         parts.append(f"{x()} == {w.bind('v', m.points[0])}")
     elif m.points:
-        parts.append(f"{x()} in {w.bind('p', _points(m.points, datetimes, m.null))}")
+        parts.append(f"{x()} in {w.bind('p', _points(m.points, m.null))}")
     elif m.null:
         parts.append(f"{x()} is None")
     ranges = [_interval(w, x, i) for i in m.intervals]
@@ -231,17 +232,19 @@ def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, datetimes: 
 def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bool,
                guard: bool) -> str:
     """One lowered condition → a Python boolean expression over the field read by ``x``."""
+    if datetimes:
+        meaning = _instants(meaning)
     match meaning:
         case Member():
-            return _member(w, x, meaning, datetimes, guard)
+            return _member(w, x, meaning, guard)
         case NotMember(points=points, intervals=intervals, null=null):
             if not intervals and not points:
                 return f"{x()} is not None" if null else "True"
-            if not intervals and len(points) == 1 and not datetimes and not null:
+            if not intervals and len(points) == 1 and not null:
                 return f"{x()} != {w.bind('v', points[0])}"
             if not intervals:
-                return f"{x()} not in {w.bind('p', _points(points, datetimes, null))}"
-            return f"not ({_member(w, x, meaning, datetimes, guard)})"
+                return f"{x()} not in {w.bind('p', _points(points, null))}"
+            return f"not ({_member(w, x, meaning, guard)})"
         case Within(interval=interval):
             test = _interval(w, x, interval)
             if guard and (interval.lower is not None or interval.upper is not None):
@@ -343,12 +346,13 @@ def _merged(conds: Sequence[Condition]) -> list[Condition]:
 
 
 def _ranged_datetime(conds: Sequence[Condition]) -> str | None:
-    """The first datetime field compared with range bounds — the one whose value tells
-    whether a row holds naive datetimes (``None``: no bound on a datetime)."""
+    """The first datetime field compared with bounds (points are one-instant ranges) —
+    the one whose value tells whether a row holds naive datetimes (``None``: none)."""
     for name, kind, _, meaning in conds:
         if kind is Type.DATETIME and (
                 isinstance(meaning, Within)
-                or (isinstance(meaning, Member | NotMember) and meaning.intervals)):
+                or (isinstance(meaning, Member | NotMember)
+                    and (meaning.intervals or meaning.points))):
             return name
     return None
 
@@ -387,15 +391,17 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
     variant (bounds as naive UTC: a naive row value cannot be ordered against an aware
     bound).  ``_exact`` — where every row the fast code cannot decide goes — makes
     ``predicate`` run the variant that fits the row it just decided; ``select`` tries the
-    aware comprehension, then the naive one, then the exact one."""
+    aware comprehension, then the naive one, then calls the predicate per row (which
+    decides a row its fast code cannot exactly, and the others fast).  ``auto``'s
+    comprehensions read rows of the first row's class on the fast path and any other row
+    through the predicate, whose variants test every row's class."""
     w = _Writer()
     conds = sorted(_merged(conds), key=lambda c: _rank(c[3]))
     if access == "fetch":
         test = _expression(w, conds, ["fetch"], True)["fetch"]
         return _finish(w, access, [
-            "def _exact(row):", f"    return {test}", "",
             "def predicate(row):", f"    return {test}", "",
-            "def select(rows):", "    return [row for row in rows if _exact(row)]"])
+            "def select(rows):", "    return [row for row in rows if predicate(row)]"])
     modes = {"mapping": ["item"], "attribute": ["attr"], "auto": ["item", "attr"]}[access]
     ranged = _ranged_datetime(conds)
     tz = [False, True] if ranged is not None else [False]
@@ -437,29 +443,36 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
                   variants("_ATTRS_FIRST", names["attr"]), ""]
     else:
         (mode,) = modes
-        lines += ["def _exact(row):", *_switch("_VARIANTS", probe[mode]),
-                  f"    return {exact[mode]}", ""]
+        switch = _switch("_VARIANTS", probe[mode]) if len(tz) == 2 else []
+        lines += ["def _exact(row):", *switch, f"    return {exact[mode]}", ""]
         plain = ["predicate", "_naive_variant"][:len(tz)]
         for name, naive in zip(plain, tz, strict=True):
             lines += _plain(name, fast[mode, naive])
-        lines += [variants("_VARIANTS", plain), ""]
+        if len(tz) == 2:
+            lines += [variants("_VARIANTS", plain), ""]
 
     body = ["def select(rows):",
             "    if _type(rows) is not _list:",
             "        rows = _list(rows)"]
-    if access == "auto":
+    if access == "auto":  # the first row's class on the fast path, other rows per row
         body += ["    if not rows:", "        return []",
-                 "    keyed = _keyed(rows[0].__class__)"]
+                 "    kind = rows[0].__class__",
+                 "    keyed = _keyed(kind)"]
     for naive in tz:
         body += ["    try:"]
         if access == "auto":
-            body += ["        if keyed:",
-                     f"            return [row for row in rows if {fast['item', naive]}]",
-                     f"        return [row for row in rows if {fast['attr', naive]}]"]
+            body += [
+                "        if keyed:",
+                f"            return [row for row in rows if ({fast['item', naive]}"
+                " if row.__class__ is kind else predicate(row))]",
+                f"        return [row for row in rows if ({fast['attr', naive]}"
+                " if row.__class__ is kind else predicate(row))]"]
         else:
             body += [f"        return [row for row in rows if {fast[modes[0], naive]}]"]
         body += ["    except _MISS:", "        pass"]
-    body += ["    return [row for row in rows if _exact(row)]"]
+    # a row the comprehensions cannot decide: every row through the predicate, which
+    # decides that one row exactly and the others on its fast path
+    body += ["    return [row for row in rows if predicate(row)]"]
     if w.bound:
         # the comprehensions read the operands as closure cells, the way comprehensions
         # written in a function read its locals
@@ -493,25 +506,33 @@ def _compiled(source: str) -> Any:
 
 
 @lru_cache(maxsize=1024)
-def _build(conds: tuple[Condition, ...], access: Access) -> Predicate:
-    """The predicate of lowered conditions, memoized: a server compiles one per request,
-    and polling clients repeat their filters (equal meanings select the same rows, so they
-    may share a predicate; its only state is the auto mode's last object class)."""
-    if callable(access):
-        source, namespace = _generate(conds, "fetch")
-        namespace["_fetch"] = access
-    elif access in _MODES:
-        source, namespace = _generate(conds, access)
-    else:
-        raise ValueError(
-            f"access must be 'auto', 'mapping', 'attribute' or a function (row, name) -> "
-            f"value, not {access!r}"
-        )
+def _build(conds: tuple[Condition, ...], access: str) -> Predicate:
+    """The predicate of lowered conditions for a named access mode, memoized: a server
+    compiles one per request, and polling clients repeat their filters (equal meanings
+    select the same rows, so they may share a predicate; its only state is which variant
+    runs, and every variant is correct)."""
+    return _built(*_generate(conds, access))
+
+
+def _built(source: str, namespace: dict[str, Any]) -> Predicate:
     exec(_compiled(source), namespace)  # the source holds no value: see the module doc
     fn = namespace["predicate"]
     fn.select = namespace["select"]
     fn.source = source
     return cast(Predicate, fn)
+
+
+def _compile(conds: tuple[Condition, ...], access: Access) -> Predicate:
+    if callable(access):  # a new function per caller: not memoized
+        source, namespace = _generate(conds, "fetch")
+        namespace["_fetch"] = access
+        return _built(source, namespace)
+    if access not in _MODES:
+        raise ValueError(
+            f"access must be 'auto', 'mapping', 'attribute' or a function (row, name) -> "
+            f"value, not {access!r}"
+        )
+    return _build(conds, access)
 
 
 def render(meaning: Meaning, kind: Type) -> Callable[[Any], bool]:
@@ -531,4 +552,4 @@ def to_predicate(query: Query, *, access: Access = "auto") -> Predicate:
     schema = query.schema
     conds = tuple((f.name, f.kind, f.nullable, lower(f, c).meaning)
                   for f, c in ((schema.field(c.field), c) for c in query.all_conditions()))
-    return _build(conds, access)
+    return _compile(conds, access)
