@@ -34,9 +34,15 @@ DTYPES: dict[Type, Any] = {
 
 
 def frame(table: list[dict[str, Any]]) -> Any:
-    columns = {f.name: [r.get(f.name) for r in table] for f in ALL_TYPES.filters}
+    """The rows as a frame; datetimes as their UTC instants (a column has one zone, and
+    Polars refuses a wall time its zone skips)."""
+    columns = {f.name: [_instant(r.get(f.name)) for r in table] for f in ALL_TYPES.filters}
     schema = {f.name: DTYPES[f.kind] for f in ALL_TYPES.filters}
     return pl.DataFrame(columns, schema=schema).with_row_index("_row")
+
+
+def _instant(v: Any) -> Any:
+    return v.astimezone(UTC) if isinstance(v, datetime) and v.tzinfo is not None else v
 
 
 def matching(df: Any, expr: Any) -> list[int]:

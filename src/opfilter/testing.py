@@ -36,6 +36,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
@@ -74,6 +75,7 @@ _OFFSETS = st.one_of(
                      timedelta(hours=23, minutes=59), timedelta(hours=-23, minutes=-59)]).map(
         timezone),
     st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m))),
+    st.sampled_from(["America/New_York", "Europe/Berlin"]).map(ZoneInfo),  # DST, folds
 )
 
 _EDGE_DATES = [
@@ -84,6 +86,12 @@ _EDGE_DATES = [
 _EDGE_TIMES = [time(0, 0), time(23, 59, 59, 999999), time(0, 0, 0, 1), time(12, 0),
                time(23, 59, 59), time(0, 0, 0, 500000)]
 
+# Wall times that a named zone repeats (fold 0 and 1) or skips: 2024-11-03 01:30 in
+# New York and 2024-10-27 02:30 in Berlin happen twice, 2024-03-31 02:30 in Berlin never.
+_DST_TIMES = [datetime(2024, 11, 3, 1, 30), datetime(2024, 11, 3, 1, 30, fold=1),
+              datetime(2024, 10, 27, 2, 30), datetime(2024, 10, 27, 2, 30, fold=1),
+              datetime(2024, 3, 31, 2, 30)]
+
 
 @cache
 def dates() -> st.SearchStrategy[date]:
@@ -93,21 +101,25 @@ def dates() -> st.SearchStrategy[date]:
 
 
 def _representable(dt: datetime) -> bool:
+    """Python can represent the instant, and the offset is whole minutes (what ``±HH:MM``
+    can write: a named zone's local mean time before 1900 has seconds)."""
     try:
         dt.astimezone(UTC)
     except OverflowError:
         return False
-    return True
+    offset = dt.utcoffset()
+    return offset is not None and offset.seconds % 60 == 0 and not offset.microseconds
 
 
 @cache
 def datetimes() -> st.SearchStrategy[datetime]:
-    """Aware datetimes (microseconds, ±HH:MM offsets, day boundaries) whose instant Python
-    can represent."""
+    """Aware datetimes (microseconds, ±HH:MM offsets, named zones with the wall times their
+    DST changes repeat or skip, day boundaries) whose instant Python can represent."""
     local = st.one_of(
         st.builds(datetime.combine, st.sampled_from(_EDGE_DATES), st.sampled_from(_EDGE_TIMES)),
         st.datetimes(datetime(1990, 1, 1), datetime(2040, 1, 1)),
         st.datetimes(),
+        st.sampled_from(_DST_TIMES),
     )
     return st.builds(lambda d, tz: d.replace(tzinfo=tz), local, _OFFSETS).filter(_representable)
 
