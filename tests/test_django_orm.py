@@ -143,7 +143,7 @@ def test_to_q_matches_the_predicate_on_postgresql(pg_db: str,
     _check(pg_db, *case)
 
 
-@pytest.mark.parametrize("alias", ["default", "pg"])
+@pytest.mark.parametrize("alias", ["default", pytest.param("pg", marks=pytest.mark.postgresql)])
 def test_midnight_and_whole_seconds(alias: str, request: pytest.FixtureRequest) -> None:
     """The issue's wrong rows: Django writes 2024-06-05 08:00:00 (no fraction)."""
     db = request.getfixturevalue("sqlite_db" if alias == "default" else "pg_db")
