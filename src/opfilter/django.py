@@ -28,13 +28,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
+from django.db.models import Q
+
 from .errors import CONTENT_TYPE, InvalidQuery
 from .lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
 from .query import Query, parse_query
 from .schema import Schema
 
 if TYPE_CHECKING:
-    from django.db.models import Q
     from django.http import HttpRequest, HttpResponse
 
 __all__ = ["error_response", "parse_request", "render", "to_q"]
@@ -81,15 +82,11 @@ def _any(parts: list[Q]) -> Q:
 
 
 def _nothing() -> Q:
-    from django.db.models import Q
-
     return Q(pk__in=[])
 
 
 def _inside(path: str, i: Interval) -> Q:
     """Non-NULL values inside ``i``."""
-    from django.db.models import Q
-
     lo, hi = i.lower, i.upper
     q = Q(**{f"{path}__isnull": False})
     if lo is not None:
@@ -101,8 +98,6 @@ def _inside(path: str, i: Interval) -> Q:
 
 def _outside(path: str, i: Interval) -> Q:
     """Non-NULL values outside ``i`` (NULL is decided by the caller)."""
-    from django.db.models import Q
-
     lo, hi = i.lower, i.upper
     parts = []
     if lo is not None:
@@ -113,8 +108,6 @@ def _outside(path: str, i: Interval) -> Q:
 
 
 def _points(path: str, points: tuple[Any, ...]) -> Q:
-    from django.db.models import Q
-
     if len(points) == 1:
         return Q(**{path: points[0]})
     return Q(**{f"{path}__in": list(points)})
@@ -122,8 +115,6 @@ def _points(path: str, points: tuple[Any, ...]) -> Q:
 
 def render(meaning: Meaning, path: str) -> Q:
     """One lowered condition → a ``Q`` over the lookup ``path``."""
-    from django.db.models import Q
-
     match meaning:
         case Member(points=points, intervals=intervals, null=null):
             parts = [_points(path, points)] if points else []
@@ -153,8 +144,6 @@ def to_q(query: Query, fields: Mapping[str, str] | None = None) -> Q:
     """``query``'s conditions (filters and ``deleted``; never ``limit``/``offset``) as one
     ``Q``.  Each field is looked up by its schema column, or by ``fields[name]`` (any
     Django lookup path, e.g. ``{"project_id": "project__external_id"}``)."""
-    from django.db.models import Q
-
     fields = fields or {}
     unknown = set(fields) - {f.name for f in query.schema.filters}
     if unknown:
