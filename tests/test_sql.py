@@ -30,6 +30,7 @@ from opfilter.backends import sql as sqlmod
 from opfilter.backends.sql import (
     POSTGRESQL_TYPES,
     SQLITE_TYPES,
+    Dialect,
     quote_identifier,
     real_domain,
     real_neighbours,
@@ -299,6 +300,45 @@ def test_params_is_a_fresh_list() -> None:
     first = to_sql(q, "sqlite")[1]
     first.append(99)
     assert to_sql(q, "sqlite")[1] == [1, 2]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("first", "then", "shared"),
+    [
+        ("d=eq:1.0", "d=eq:1", True),  # Decimal("1.0") == Decimal("1"): one memo key
+        ("d=in:0.50,2", "d=in:0.5,2.000", True),
+        ("ts=eq:2024-06-05T10:00:00+02:00", "ts=eq:2024-06-05T08:00:00Z", True),  # one instant
+        ("ts=eq:2024-06-05T00:00:00Z", "ts=eq:2024-06-05", False),  # an instant, a whole day
+        ("ts=lte:2024-06-05T00:00:00Z", "ts=lte:2024-06-05", False),
+        ("ts=bt:2024-06-05T00:00:00Z,2024-06-06T00:00:00Z", "ts=bt:2024-06-05,2024-06-06",
+         False),
+    ],
+)
+def test_a_warm_condition_memo_gives_the_cold_answer(
+    first: str, then: str, shared: bool, dialect: Dialect
+) -> None:
+    """``to_sql``'s condition memo (an ``lru_cache``) keys on the operands' equality, not
+    their type or spelling.  Operands of another type than the field's never reach it
+    (``Query`` refuses them, so ``(1,) == (True,)`` cannot meet there: see
+    test_hand_built_condition_of_the_wrong_type_is_refused); equal operands of the field's
+    type share an entry and must render alike, and a day never meets its midnight."""
+
+    def cold_caches() -> None:
+        sqlmod._condition.cache_clear()
+        sqlmod._PLANS.clear()
+
+    q = parse_query(then, SCHEMA)
+    cold_caches()
+    cold = to_sql(q, dialect)
+    cold_caches()
+    to_sql(parse_query(first, SCHEMA), dialect)
+    hits = sqlmod._condition.cache_info().hits
+    warm = to_sql(q, dialect)
+    assert (sqlmod._condition.cache_info().hits > hits) is shared
+    assert warm[0] == cold[0]
+    assert warm[1] == cold[1]
+    assert [type(p) for p in warm[1]] == [type(p) for p in cold[1]]
 
 
 def test_every_renderer_renders_every_shape_of_the_lowering() -> None:
