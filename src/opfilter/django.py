@@ -20,7 +20,9 @@ already replaced undecodable bytes), so ``%FF`` gets SPEC §3's message.
 ORM: ``Stream.objects.filter(to_q(q)).order_by("id")[q.offset:q.offset + q.limit]``.  It
 only renders :mod:`opfilter.lowering`'s meanings, so NULL and whole-UTC-day rules are
 SPEC §2's; the ORM binds values itself, so it works on every database Django supports
-and whatever format Django stored datetimes in.
+and whatever format Django stored datetimes in.  Decimals on SQLite are doubles: for
+another database than ``default``, pass its alias (``to_q(q, using="replica")``) so that
+decimal operands are rewritten for SQLite only when the query runs there.
 """
 
 from __future__ import annotations
@@ -28,13 +30,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Q
+
+from .backends.sql import narrow_real
 from .errors import CONTENT_TYPE, InvalidQuery
 from .lowering import Interval, Meaning, Member, Never, NotMember, Within, lower
 from .query import Query, parse_query
-from .schema import Schema
+from .schema import Schema, Type
 
 if TYPE_CHECKING:
-    from django.db.models import Q
     from django.http import HttpRequest, HttpResponse
 
 __all__ = ["error_response", "parse_request", "render", "to_q"]
@@ -81,15 +86,11 @@ def _any(parts: list[Q]) -> Q:
 
 
 def _nothing() -> Q:
-    from django.db.models import Q
-
     return Q(pk__in=[])
 
 
 def _inside(path: str, i: Interval) -> Q:
     """Non-NULL values inside ``i``."""
-    from django.db.models import Q
-
     lo, hi = i.lower, i.upper
     q = Q(**{f"{path}__isnull": False})
     if lo is not None:
@@ -101,8 +102,6 @@ def _inside(path: str, i: Interval) -> Q:
 
 def _outside(path: str, i: Interval) -> Q:
     """Non-NULL values outside ``i`` (NULL is decided by the caller)."""
-    from django.db.models import Q
-
     lo, hi = i.lower, i.upper
     parts = []
     if lo is not None:
@@ -113,8 +112,6 @@ def _outside(path: str, i: Interval) -> Q:
 
 
 def _points(path: str, points: tuple[Any, ...]) -> Q:
-    from django.db.models import Q
-
     if len(points) == 1:
         return Q(**{path: points[0]})
     return Q(**{f"{path}__in": list(points)})
@@ -122,8 +119,6 @@ def _points(path: str, points: tuple[Any, ...]) -> Q:
 
 def render(meaning: Meaning, path: str) -> Q:
     """One lowered condition → a ``Q`` over the lookup ``path``."""
-    from django.db.models import Q
-
     match meaning:
         case Member(points=points, intervals=intervals, null=null):
             parts = [_points(path, points)] if points else []
@@ -149,18 +144,28 @@ def render(meaning: Meaning, path: str) -> Q:
             assert_never(meaning)
 
 
-def to_q(query: Query, fields: Mapping[str, str] | None = None) -> Q:
+def to_q(
+    query: Query, fields: Mapping[str, str] | None = None, *, using: str = DEFAULT_DB_ALIAS
+) -> Q:
     """``query``'s conditions (filters and ``deleted``; never ``limit``/``offset``) as one
     ``Q``.  Each field is looked up by its schema column, or by ``fields[name]`` (any
-    Django lookup path, e.g. ``{"project_id": "project__external_id"}``)."""
-    from django.db.models import Q
+    Django lookup path, e.g. ``{"project_id": "project__external_id"}``).
 
+    ``using`` is the alias of the database the ``Q`` will run on (that of
+    ``.using(...)``, if any).  On SQLite a ``DecimalField`` holds doubles, so decimal
+    operands are rewritten as ``to_sql(q, "sqlite")`` rewrites them
+    (:func:`~opfilter.backends.sql.narrow_real`): exact for stored values of at most 15
+    significant digits.  Other databases compare decimals as they are."""
     fields = fields or {}
     unknown = set(fields) - {f.name for f in query.schema.filters}
     if unknown:
         raise KeyError(f"fields= names no filter of the schema: {', '.join(sorted(unknown))}")
+    doubles = connections[using].vendor == "sqlite"
     out = Q()
     for c in query.all_conditions():
         f = query.schema.field(c.field)
-        out &= render(lower(f, c).meaning, fields.get(f.name, f.column))
+        meaning = lower(f, c).meaning
+        if doubles and f.kind is Type.DECIMAL:
+            meaning = narrow_real(meaning)
+        out &= render(meaning, fields.get(f.name, f.column))
     return out
