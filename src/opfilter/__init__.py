@@ -62,11 +62,7 @@ def to_sqlalchemy(query: Query, table: FromClause) -> ColumnElement[bool]:
     try:
         from .backends.sqlalchemy import to_sqlalchemy as compile_sqlalchemy
     except ModuleNotFoundError as e:
-        if e.name != "sqlalchemy":
-            raise
-        raise ModuleNotFoundError(
-            "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'", name=e.name
-        ) from None
+        raise _missing(e, "to_sqlalchemy", "SQLAlchemy", "sqlalchemy", "sqlalchemy") from None
     return compile_sqlalchemy(query, table)
 
 

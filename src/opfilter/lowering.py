@@ -30,6 +30,7 @@ oracle the fast backends are tested against.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,6 +104,17 @@ class Interval:
         if lo.value != hi.value:
             return bool(lo.value > hi.value)
         return not (lo.inclusive and hi.inclusive)
+
+    def comparisons(self) -> list[tuple[Callable[[Any, Any], Any], Any]]:
+        """The tests of a value against the ends, ``[(operator.ge, a), (operator.lt, b)]``
+        (empty when unbounded) — for renderers whose columns overload the comparison
+        operators (Polars, Spark, SQLAlchemy)."""
+        out: list[tuple[Callable[[Any, Any], Any], Any]] = []
+        if self.lower is not None:
+            out.append((operator.ge if self.lower.inclusive else operator.gt, self.lower.value))
+        if self.upper is not None:
+            out.append((operator.le if self.upper.inclusive else operator.lt, self.upper.value))
+        return out
 
     def intersect(self, other: Interval) -> Interval:
         return Interval(_tighter(self.lower, other.lower, True),

@@ -45,7 +45,7 @@ from ..schema import Type
 if TYPE_CHECKING:
     from ..query import Query
 
-__all__ = ["column", "render", "to_polars"]
+__all__ = ["column", "to_polars"]
 
 _INSTANT = pl.Datetime("us", "UTC")
 """What datetime columns and operands are compared as (the lowering's values are aware
@@ -70,17 +70,8 @@ def _lit(v: Any, kind: Type) -> pl.Expr:
 
 
 def _interval(col: pl.Expr, i: Interval, kind: Type) -> pl.Expr:
-    lo, hi = i.lower, i.upper
-    parts: list[pl.Expr] = []
-    if lo is not None:
-        a = _lit(lo.value, kind)
-        parts.append(col >= a if lo.inclusive else col > a)
-    if hi is not None:
-        b = _lit(hi.value, kind)
-        parts.append(col <= b if hi.inclusive else col < b)
-    if not parts:
-        return col.is_not_null()
-    return reduce(lambda x, y: x & y, parts)
+    parts = [test(col, _lit(v, kind)) for test, v in i.comparisons()]
+    return reduce(lambda x, y: x & y, parts) if parts else col.is_not_null()
 
 
 def _any(col: pl.Expr, m: Member | NotMember, kind: Type) -> pl.Expr | None:
@@ -103,12 +94,10 @@ _LITERAL_TYPES: dict[Type, Any] = {
 }
 
 
-def _condition(meaning: Meaning, col: pl.Expr, kind: Type, raw: pl.Expr | None = None
-               ) -> pl.Expr:
+def _condition(meaning: Meaning, col: pl.Expr, kind: Type, nulls: pl.Expr) -> pl.Expr:
     """One lowered condition; the expression is null only where the answer is false (a
-    comparison with a null value), so one ``fill_null(False)`` makes it exact.  ``raw``:
+    comparison with a null value), so one ``fill_null(False)`` makes it exact.  ``nulls``:
     the column before conversion (NULL tests need no cast)."""
-    nulls = col if raw is None else raw
     match meaning:
         case Member(null=null):
             hit = _any(col, meaning, kind)  # null only on a null value
@@ -126,11 +115,6 @@ def _condition(meaning: Meaning, col: pl.Expr, kind: Type, raw: pl.Expr | None =
             return pl.lit(False)
         case _:  # pragma: no cover
             assert_never(meaning)
-
-
-def render(meaning: Meaning, col: pl.Expr, kind: Type) -> pl.Expr:
-    """One lowered condition → a boolean expression over ``col`` that is never null."""
-    return _condition(meaning, col, kind).fill_null(False)
 
 
 def to_polars(query: Query) -> pl.Expr:

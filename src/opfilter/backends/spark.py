@@ -71,14 +71,7 @@ def _or(parts: list[Column]) -> Column:
 
 
 def _interval(col: Column, i: Interval, kind: Type) -> Column:
-    lo, hi = i.lower, i.upper
-    parts: list[Column] = []
-    if lo is not None:
-        a = _lit(lo.value, kind)
-        parts.append(col >= a if lo.inclusive else col > a)
-    if hi is not None:
-        b = _lit(hi.value, kind)
-        parts.append(col <= b if hi.inclusive else col < b)
+    parts = [test(col, _lit(v, kind)) for test, v in i.comparisons()]
     return _and(parts) if parts else col.isNotNull()
 
 

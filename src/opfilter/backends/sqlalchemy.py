@@ -145,12 +145,7 @@ Expr: TypeAlias = ColumnElement[bool]
 
 
 def _interval(col: Column, i: Interval) -> Expr:
-    lo, hi = i.lower, i.upper
-    parts: list[Expr] = []
-    if lo is not None:
-        parts.append(col >= lo.value if lo.inclusive else col > lo.value)
-    if hi is not None:
-        parts.append(col <= hi.value if hi.inclusive else col < hi.value)
+    parts: list[Expr] = [test(col, v) for test, v in i.comparisons()]
     if not parts:
         return col.is_not(None)
     return parts[0] if len(parts) == 1 else sa.and_(*parts)
