@@ -48,6 +48,7 @@ __all__ = [
     "MESSAGES",
     "PATH",
     "RETRY_AFTER",
+    "STATUS",
     "SUPPORTED_VERSION",
     "HeadersInput",
     "Response",
@@ -75,7 +76,7 @@ MESSAGES: Mapping[str, str] = {
 }
 """The fixed English message of every error key."""
 
-_STATUS = {
+STATUS: Mapping[str, int] = {
     "unauthorized": 401,
     "invalid_data": 400,
     "forbidden": 403,
@@ -85,6 +86,7 @@ _STATUS = {
     "internal_error": 500,
     "unavailable": 503,
 }
+"""The HTTP status of every error key (the OpenAPI document is built from it)."""
 
 RETRY_AFTER = "1"
 """The ``Retry-After`` seconds of a 503 ``unavailable``."""
@@ -152,7 +154,7 @@ def error_response(key: str, failures: list[dict[str, str]] | None = None) -> Re
         extra.append(("WWW-Authenticate", "Bearer"))
     elif key == "unavailable":
         extra.append(("Retry-After", RETRY_AFTER))
-    return _json_response(_STATUS[key], compact_json(error_body(key, failures)), extra)
+    return _json_response(STATUS[key], compact_json(error_body(key, failures)), extra)
 
 
 _error = error_response
