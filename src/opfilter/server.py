@@ -31,7 +31,7 @@ from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .errors import CONTENT_TYPE, InvalidQuery, compact_json
-from .streams.endpoint import RETRY_AFTER, Response, error_body, handle
+from .streams.endpoint import Response, error_response, handle
 from .streams.store import Store
 
 __all__ = ["demo_app", "make_app", "serve_command"]
@@ -106,14 +106,18 @@ def demo_app(db: str | None = None) -> WSGIApp:
     return make_app(store)
 
 
-def _unavailable_response() -> bytes:
-    """The whole 503 ``unavailable`` answer, ``Connection: close``."""
-    body = compact_json(error_body("unavailable"))
-    return (
-        f"HTTP/1.1 503 {HTTPStatus(503).phrase}\r\nContent-Type: {CONTENT_TYPE}\r\n"
-        f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode() + body
+def _raw_response(response: Response) -> bytes:
+    """``response`` as HTTP/1.1 bytes, with ``Content-Length`` and ``Connection: close``."""
+    headers = [*response.headers, ("Content-Length", str(len(response.body))),
+               ("Connection", "close")]
+    head = f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return (head + "\r\n").encode("latin-1") + response.body
+
+
+_UNAVAILABLE = _raw_response(error_response("unavailable"))
+"""The whole 503 ``unavailable`` answer the server writes itself (no worker free in time,
+too many connections): the endpoint's, closing the connection."""
 
 
 class _Handler(WSGIRequestHandler):
@@ -167,7 +171,7 @@ class _Handler(WSGIRequestHandler):
         workers = self.server.workers
         if not workers.acquire(timeout=self.server.queue_timeout):
             self.log_error("no worker free within %gs: 503", self.server.queue_timeout)
-            self.wfile.write(_unavailable_response())
+            self.wfile.write(_UNAVAILABLE)
             self.close_connection = True
             return
         try:
@@ -254,7 +258,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     def _turn_away(self, sock: socket.socket) -> None:
         try:
             sock.settimeout(0.5)
-            sock.sendall(_unavailable_response())
+            sock.sendall(_UNAVAILABLE)
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             sock.close()
