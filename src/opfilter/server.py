@@ -217,13 +217,14 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
-    max_connections = 64
-    queue_timeout = 5.0
     linger_seconds = 2.0
+    # set by configure(), from the command line's flags (their defaults are in cli.py)
+    workers: threading.BoundedSemaphore
+    max_connections: int
+    queue_timeout: float
 
     def server_activate(self) -> None:
         super().server_activate()
-        self.workers = threading.BoundedSemaphore(8)
         self._open = 0
         self._open_lock = threading.Lock()
         self._lingering: deque[tuple[float, socket.socket]] = deque()
@@ -304,14 +305,13 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
         return MemoryStore(world if world is not None else demo_world(progress)), notes
     from .streams import PostgresStore, SQLiteStore
 
-    pool_size = int(getattr(args, "pool_size", 8))
-    timeout = float(getattr(args, "timeout", 5.0))
     if args.store == "postgresql":
         if not args.dsn:
             raise SystemExit("opfilter serve: --store postgresql needs --dsn")
         return PostgresStore.from_world(world if world is not None else demo_world(progress),
-                                        args.dsn, max_size=pool_size, timeout=timeout), notes
-    sqlite_options: dict[str, Any] = {"max_connections": pool_size, "timeout": timeout}
+                                        args.dsn, max_size=args.pool_size,
+                                        timeout=args.timeout), notes
+    sqlite_options: dict[str, Any] = {"max_connections": args.pool_size, "timeout": args.timeout}
     if world is not None:
         return SQLiteStore.from_world(world, args.db or ":memory:", **sqlite_options), notes
     store, built = demo_store(args.db or None, progress, **sqlite_options)
@@ -320,7 +320,9 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C."""
+    """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C.
+    ``args`` come from the ``serve`` parser of :mod:`opfilter.cli`, which holds every
+    flag's default."""
     from .streams.demo import DEMO_TOKENS
     from .streams.store import StoreUnavailable
     from .streams.world import FixtureError
@@ -343,9 +345,8 @@ def serve_command(args: argparse.Namespace) -> int:
     except OSError as e:
         sys.stderr.write(f"opfilter serve: cannot listen on {args.host}:{args.port}: {e}\n")
         return 2
-    server.configure(workers=int(getattr(args, "workers", 8)),
-                     max_connections=int(getattr(args, "max_connections", 64)),
-                     queue_timeout=float(getattr(args, "timeout", 5.0)))
+    server.configure(workers=args.workers, max_connections=args.max_connections,
+                     queue_timeout=args.timeout)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host}:{port}"
     out = [f"opfilter serving GET /api/production-plan-streams on {url} (store: {args.store})",
