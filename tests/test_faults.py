@@ -474,6 +474,35 @@ def test_sqlite_store_never_shares_a_connection_with_a_forked_child(tmp_path: Pa
         assert handle(store, "GET", PATH, "", GOOD).status == 200
 
 
+def test_concurrent_first_requests_in_a_forked_child_renew_the_pool_once(tmp_path: Path) -> None:
+    """The child's first requests arrive together: the parent's connections are left
+    behind once, not once per thread (each extra renewal would drop the child's own pool
+    while its requests hold connections from it)."""
+    with SQLiteStore.from_world(WORLD, tmp_path / "w.sqlite3") as store:
+        with store._connection():
+            pass
+
+        def child() -> list[Any]:
+            real_getpid = os.getpid
+
+            def slow_getpid() -> int:  # widens the window between "forked?" and renewing
+                time.sleep(0.05)
+                return real_getpid()
+
+            os.getpid = slow_getpid  # in the child only
+            statuses: list[int] = []
+            threads = [threading.Thread(
+                target=lambda: statuses.append(handle(store, "GET", PATH, "", GOOD).status))
+                for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return [statuses, len(store._pool._inherited)]  # type: ignore[union-attr]
+
+        assert _in_child(child) == [[200] * 4, 1]
+
+
 def test_postgres_store_never_shares_a_connection_with_a_forked_child(own_pg: Any) -> None:
     with PostgresStore.from_world(WORLD, own_pg.dsn, schema="fork_test", max_size=2) as store:
         parent_pids = {store._one("SELECT pg_backend_pid()", ())[0] for _ in range(4)}
