@@ -101,42 +101,41 @@ def reference(path: str, query: str | bytes, headers: list[tuple[str, str]]) -> 
     return r.status, r.body
 
 
-# -- a PostgreSQL cluster of this module (the restart test stops it) --------------------------
+# -- one server per store on the same fixture; PostgreSQL only for the tests that need it ------
+# (`own_pg`, from conftest.py, is a cluster of this module: the restart test stops it)
+
+# a test reaching PostgreSQL through request.getfixturevalue carries the marker itself
+ON_POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgresql)
+STORES = ["memory", "sqlite", ON_POSTGRESQL]
 
 
 @pytest.fixture(scope="module")
-def own_pg() -> Iterator[Any]:
-    import pgcluster
-
-    try:
-        cluster = pgcluster.start()
-    except pgcluster.PostgresUnavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL is not available: {e}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-STORES = ["memory", "sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="module")
-def servers(request: pytest.FixtureRequest) -> Iterator[dict[str, Server]]:
-    """One server per store on the same fixture."""
+def servers() -> Iterator[dict[str, Server]]:
+    """The servers without PostgreSQL: ``memory`` and ``sqlite``."""
     started: dict[str, Server] = {}
     try:
-        for store in STORES:
-            extra: list[str] = []
-            if store == "postgresql":
-                extra = ["--dsn", request.getfixturevalue("own_pg").dsn]
-            started[store] = Server("--data", str(FIXTURE), "--store", store, *extra)
+        for store in ("memory", "sqlite"):
+            started[store] = Server("--data", str(FIXTURE), "--store", store)
         yield started
     finally:
         for s in started.values():
             s.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_server(own_pg: Any) -> Iterator[Server]:
+    server = Server("--data", str(FIXTURE), "--store", "postgresql", "--dsn", own_pg.dsn)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def server_of(store: str, request: pytest.FixtureRequest) -> Server:
+    """The module's server for ``store``."""
+    if store == "postgresql":
+        return request.getfixturevalue("pg_server")  # type: ignore[no-any-return]
+    return request.getfixturevalue("servers")[store]  # type: ignore[no-any-return]
 
 
 # -- headers mean over HTTP what they mean to handle() ------------------------------------
@@ -173,11 +172,12 @@ EXPECTED_KEY = {"company twice": "invalid_data", "version twice": "invalid_data"
 @pytest.mark.parametrize("store", STORES)
 @pytest.mark.parametrize("case", list(HEADER_CASES))
 def test_headers_mean_the_same_over_http_and_through_handle(
-    servers: dict[str, Server], store: str, case: str
+    request: pytest.FixtureRequest, store: str, case: str
 ) -> None:
     pairs = HEADER_CASES[case]
     lines = [f"{k}: {v}".encode() for k, v in pairs]
-    status, headers, body = split_response(raw_exchange(servers[store].port, _request(lines)))
+    port = server_of(store, request).port
+    status, headers, body = split_response(raw_exchange(port, _request(lines)))
     expected = reference(PATH, "", pairs)
     assert (status, body) == expected
     assert headers["content-type"] == "application/json; charset=utf-8"
@@ -250,8 +250,8 @@ def _clean(value: bytes) -> bytes:
 @given(path_tail=_PIECES, query=_PIECES, auth=_PIECES, company=_PIECES, version=_PIECES,
        which=st.sampled_from(["Authorization", "Wethod-Company", "Wethod-Version"]))
 def test_fuzzed_requests_get_the_same_answer_on_every_store(
-    servers: dict[str, Server], path_tail: bytes, query: bytes, auth: bytes, company: bytes,
-    version: bytes, which: str
+    servers: dict[str, Server], pg_server: Server, path_tail: bytes, query: bytes, auth: bytes,
+    company: bytes, version: bytes, which: str
 ) -> None:
     values = {"Authorization": b"Bearer tok-alice", "Wethod-Company": b"acme",
               "Wethod-Version": b"2024-06-15"}
@@ -261,7 +261,7 @@ def test_fuzzed_requests_get_the_same_answer_on_every_store(
               .replace(b"#", b"") + b"?" + _clean(query).replace(b" ", b"+").replace(b"#", b""))
     lines = [name.encode() + b": " + _clean(v) for name, v in values.items()]
     answers = {}
-    for store, server in servers.items():
+    for store, server in {**servers, "postgresql": pg_server}.items():
         status, headers, body = split_response(
             raw_exchange(server.port, _request(lines, target)))
         assert status in (200, 400, 401, 403, 404, 412), (store, status, body)
@@ -336,7 +336,7 @@ EXPECTED = [reference(t.partition("?")[0], t.partition("?")[2], list(h.items()))
             for t, h in TARGETS]
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("store", ["sqlite", ON_POSTGRESQL])
 def test_saturation_gives_only_200_and_503(store: str, request: pytest.FixtureRequest) -> None:
     extra = ["--dsn", request.getfixturevalue("own_pg").dsn] if store == "postgresql" else []
     server = Server("--data", str(FIXTURE), "--store", store, *extra, "--workers", "2",
