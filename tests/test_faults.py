@@ -277,53 +277,6 @@ def test_fuzzed_requests_get_the_same_answer_on_every_store(
 # -- saturation: more clients than workers, connections and database connections --------------
 
 
-def _hammer(port: int, clients: int, seconds: float, targets: list[tuple[str, dict[str, str]]],
-            expected: list[tuple[int, bytes]]) -> tuple[Counter[int], list[str], list[str]]:
-    """``clients`` keep-alive clients for ``seconds``: statuses, transport errors, wrong
-    answers (a 200 that differs from the reference)."""
-    statuses: Counter[int] = Counter()
-    errors: list[str] = []
-    wrong: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def client(k: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        i = k
-        while time.monotonic() < stop_at:
-            i = (i + 1) % len(targets)
-            target, headers = targets[i]
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    errors.append(f"{target}: {e!r}")
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                continue
-            with lock:
-                statuses[resp.status] += 1
-                if resp.status == 503:
-                    if (resp.getheader("Retry-After") != RETRY_AFTER
-                            or json.loads(body) != {"key": "unavailable",
-                                                    "message": MESSAGES["unavailable"]}):
-                        wrong.append(f"{target}: a 503 without Retry-After or its body")
-                elif (resp.status, body) != expected[i]:
-                    wrong.append(f"{target}: {resp.status} {body[:100]!r}")
-            if resp.status == 503:
-                time.sleep(0.01)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=seconds + 30)
-    return statuses, errors, wrong
-
-
 TARGETS = [
     (f"{PATH}?project_id=in:1,2&deleted=include", GOOD),
     (f"{PATH}/1", GOOD),
@@ -334,6 +287,64 @@ TARGETS = [
 ]
 EXPECTED = [reference(t.partition("?")[0], t.partition("?")[2], list(h.items()))
             for t, h in TARGETS]
+UNAVAILABLE = {"key": "unavailable", "message": MESSAGES["unavailable"]}
+
+
+class Clients:
+    """``count`` keep-alive clients asking the TARGETS in turn, from now until :meth:`stop`.
+
+    Every answer is logged as ``(time, target, status, right)``: right when it is the
+    reference answer, or a 503 with ``Retry-After`` and the ``unavailable`` body.  Transport
+    errors go to ``errors`` (the client reconnects).  A client waits ``pause`` seconds after
+    each answer, and 10 ms after a 503."""
+
+    def __init__(self, port: int, count: int, *, pause: float = 0.0) -> None:
+        self.log: list[tuple[float, str, int, bool]] = []
+        self.errors: list[str] = []
+        self._port = port
+        self._pause = pause
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=(k,)) for k in range(count)]
+        for t in self._threads:
+            t.start()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
+
+    def _client(self, k: int) -> None:
+        conn = self._connect()
+        i = k
+        while not self._stop.is_set():
+            i = (i + 1) % len(TARGETS)
+            target, headers = TARGETS[i]
+            try:
+                conn.request("GET", target, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                self.errors.append(f"{target}: {e!r}")
+                conn.close()
+                conn = self._connect()
+                continue
+            if resp.status == 503:
+                right = (resp.getheader("Retry-After") == RETRY_AFTER
+                         and json.loads(body) == UNAVAILABLE)
+            else:
+                right = (resp.status, body) == EXPECTED[i]
+            self.log.append((time.monotonic(), target, resp.status, right))
+            time.sleep(0.01 if resp.status == 503 else self._pause)
+        conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+
+    def statuses(self) -> Counter[int]:
+        return Counter(status for _, _, status, _ in self.log)
+
+    def wrong(self) -> list[str]:
+        return [f"{target}: {status}" for _, target, status, right in self.log if not right]
 
 
 @pytest.mark.parametrize("store", ["sqlite", ON_POSTGRESQL])
@@ -341,12 +352,15 @@ def test_saturation_gives_only_200_and_503(store: str, request: pytest.FixtureRe
     extra = ["--dsn", request.getfixturevalue("own_pg").dsn] if store == "postgresql" else []
     server = Server("--data", str(FIXTURE), "--store", store, *extra, "--workers", "2",
                     "--max-connections", "6", "--pool-size", "1", "--timeout", "0.005")
+    clients = Clients(server.port, 16)
     try:
-        statuses, errors, wrong = _hammer(server.port, 16, 3.0, TARGETS, EXPECTED)
+        time.sleep(3.0)
     finally:
+        clients.stop()
         server.stop()
-    assert not errors, errors[:5]
-    assert not wrong, wrong[:5]
+    statuses = clients.statuses()
+    assert not clients.errors, clients.errors[:5]
+    assert not clients.wrong(), clients.wrong()[:5]
     assert set(statuses) <= {200, 400, 503}, statuses
     assert statuses[503] > 0 and statuses[200] > 0, statuses  # it was saturated, and served
 
@@ -375,35 +389,8 @@ def test_sqlite_store_answers_unavailable_when_its_connections_are_taken(
 def test_postgresql_restart_gives_only_200_and_503_and_recovers(own_pg: Any) -> None:
     server = Server("--data", str(FIXTURE), "--store", "postgresql", "--dsn", own_pg.dsn,
                     "--timeout", "0.5", "--pool-size", "4")
-    log: list[tuple[float, int, bool]] = []  # (time, status, right answer)
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def client(k: int) -> None:
-        conn = server.conn(timeout=10)
-        i = k
-        while not stop.is_set():
-            i = (i + 1) % len(TARGETS)
-            target, headers = TARGETS[i]
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException) as e:
-                errors.append(f"{target}: {e!r}")
-                conn.close()
-                conn = server.conn(timeout=10)
-                continue
-            right = (resp.status, body) == EXPECTED[i] or (
-                resp.status == 503 and resp.getheader("Retry-After") == RETRY_AFTER)
-            log.append((time.monotonic(), resp.status, right))
-            time.sleep(0.005)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    clients = Clients(server.port, 4, pause=0.005)
     try:
-        for t in threads:
-            t.start()
         time.sleep(1.0)
         own_pg.stop_server("fast")
         stopped = time.monotonic()
@@ -412,22 +399,20 @@ def test_postgresql_restart_gives_only_200_and_503_and_recovers(own_pg: Any) -> 
         restarted = time.monotonic()
         deadline = restarted + 10
         while time.monotonic() < deadline:
-            if any(t > restarted and s == 200 for t, s, _ in log[-50:]):
+            if any(t > restarted and s == 200 for t, _, s, _ in clients.log[-50:]):
                 break
             time.sleep(0.05)
         time.sleep(1.0)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=20)
+        clients.stop()
         server.stop()
-    statuses = Counter(s for _, s, _ in log)
-    assert not errors, errors[:5]
+    statuses = clients.statuses()
+    assert not clients.errors, clients.errors[:5]
     assert set(statuses) <= {200, 400, 503}, statuses
-    assert all(right for _, _, right in log), [x for x in log if not x[2]][:5]
-    during = [s for t, s, _ in log if stopped < t < restarted]
+    assert not clients.wrong(), clients.wrong()[:5]
+    during = [s for t, _, s, _ in clients.log if stopped < t < restarted]
     assert 503 in during, statuses  # the outage was seen
-    back = min((t for t, s, _ in log if t > restarted and s == 200), default=None)
+    back = min((t for t, _, s, _ in clients.log if t > restarted and s == 200), default=None)
     assert back is not None, "no 200 after the restart"
     recovery = back - restarted
     print(f"recovered {recovery:.2f} s after PostgreSQL accepted connections again; {statuses}")
