@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
@@ -32,6 +33,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer,
 
 from .errors import CONTENT_TYPE, InvalidQuery, compact_json
 from .streams.endpoint import Response, error_response, handle
+from .streams.openapi import openapi_document
 from .streams.store import Store
 
 __all__ = ["demo_app", "make_app", "serve_command"]
@@ -80,18 +82,14 @@ OPENAPI_PATH = "/openapi.json"
 
 def _openapi(method: str) -> Response:
     """``GET /openapi.json``: the OpenAPI document of both endpoints, no authentication."""
-    from .streams.endpoint import error_response
-    from .streams.openapi import openapi_document
-
     if method != "GET":
         return error_response("method_not_allowed")
-    global _openapi_body
-    if _openapi_body is None:
-        _openapi_body = compact_json(openapi_document())
-    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body)
+    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body())
 
 
-_openapi_body: bytes | None = None
+@cache
+def _openapi_body() -> bytes:
+    return compact_json(openapi_document())
 
 
 def demo_app(db: str | None = None) -> WSGIApp:
