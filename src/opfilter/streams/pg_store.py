@@ -155,11 +155,6 @@ class PostgresStore(SQLStore):
                 "(is the server running, and the DSN right?)"
             ) from e
 
-    @property
-    def pool(self) -> ConnectionPool[Any]:
-        """The connection pool of this process (for its ``get_stats()``)."""
-        return self._pool
-
     def close(self) -> None:
         """Close the pool and its connections."""
         self._closed = True
