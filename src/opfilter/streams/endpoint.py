@@ -316,7 +316,7 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
         if segment is None:
             parsed = parse_query(query, SCHEMA)
         else:
-            deleted = parse_query(query, ITEM_SCHEMA).deleted or "exclude"
+            deleted = parse_query(query, ITEM_SCHEMA).deleted
             parsed = Query(SCHEMA, (), {"deleted": deleted})
     except InvalidQuery as e:
         return error_response("invalid_data", e.failures)

@@ -254,10 +254,7 @@ def select_sql(
     sql = head + (
         f"p.company = {m}{vis} AND {where} ORDER BY s.{_ID} LIMIT {m} OFFSET {m}"
     )
-    # no limit (a schema without one) is "LIMIT -1" in SQLite and "LIMIT NULL" in PostgreSQL
-    limit = query.limit if query.limit is not None else (-1 if dialect == "sqlite" else None)
-    offset = min(query.offset or 0, OFFSET_CAP)
-    return sql, [company, *vis_params, *where_params, limit, offset]
+    return sql, [company, *vis_params, *where_params, query.limit, min(query.offset, OFFSET_CAP)]
 
 
 def insert_sql(dialect: Dialect, prefix: str, table: Table) -> str:
