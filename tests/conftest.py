@@ -34,9 +34,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 # -- PostgreSQL (tests/pgcluster.py) ------------------------------------------------------
 # `pg_dsn`: $OPFILTER_TEST_PG_DSN if set, else a throwaway cluster started for the session.
-# Without PostgreSQL binaries the tests that need it are skipped — except under CI (env CI
-# set), where that is a failure: CI must never silently skip the database tests.
+# `own_pg`: a throwaway cluster of the requesting module alone (its tests may stop and start
+# it). Without PostgreSQL binaries the tests that need either are skipped — except under CI
+# (env CI set), where that is a failure: CI must never silently skip the database tests.
 
+import contextlib  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -45,13 +47,18 @@ import pytest  # noqa: E402
 if TYPE_CHECKING:
     import psycopg
 
+    from pgcluster import Cluster
 
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
-    dsn = os.environ.get("OPFILTER_TEST_PG_DSN")
-    if dsn:
-        yield dsn
-        return
+PG_FIXTURES = frozenset({"pg_dsn", "own_pg"})
+"""The fixtures that start PostgreSQL: a test using one (directly or through another
+fixture) is marked ``postgresql``; one reaching it via ``request.getfixturevalue`` must
+carry the mark itself."""
+
+
+@contextlib.contextmanager
+def _throwaway_cluster(hint: str = "") -> Iterator[Cluster]:
+    """A cluster started now and stopped at the end; without PostgreSQL, a skip (a
+    failure under CI)."""
     import pgcluster
 
     try:
@@ -59,11 +66,28 @@ def pg_dsn() -> Iterator[str]:
     except pgcluster.PostgresUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL is not available: {e} (set OPFILTER_TEST_PG_DSN to use a server)")
+        pytest.skip(f"PostgreSQL is not available: {e}{hint}")
     try:
-        yield cluster.dsn
+        yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    dsn = os.environ.get("OPFILTER_TEST_PG_DSN")
+    if dsn:
+        yield dsn
+        return
+    with _throwaway_cluster(" (set OPFILTER_TEST_PG_DSN to use a server)") as cluster:
+        yield cluster.dsn
+
+
+@pytest.fixture(scope="module")
+def own_pg() -> Iterator[Cluster]:
+    """A cluster of the requesting module alone, never the session's shared one."""
+    with _throwaway_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +100,9 @@ def pg_conn(pg_dsn: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs the server (the ``pg_dsn`` fixture, directly or through
-    another fixture) carries the ``postgresql`` marker, so ``-m "not postgresql"`` selects
-    exactly the tests that run without one."""
+    """Every test that needs the server (a fixture of :data:`PG_FIXTURES`, directly or
+    through another fixture) carries the ``postgresql`` marker, so ``-m "not postgresql"``
+    selects exactly the tests that run without one."""
     for item in items:
-        if "pg_dsn" in getattr(item, "fixturenames", ()):
+        if PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgresql)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from typing import Annotated
 
 import httpx
@@ -113,3 +116,33 @@ def test_without_install_the_parameters_still_appear() -> None:
     names = [p["name"] for p in doc["paths"]["/items"]["get"]["parameters"]]
     assert names == [p.name for p in SCHEMA.params]
     assert TestClient(app).get("/items?limit=3").json() == "limit=3"
+
+
+_STARLETTE_ALONE = """
+import json, sys
+sys.modules["fastapi"] = None  # 'import fastapi' raises ImportError: FastAPI is not installed
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from opfilter import to_query_string
+from opfilter.fastapi import Filters, install
+from opfilter.streams import SCHEMA
+
+filters = Filters(SCHEMA)
+app = Starlette(routes=[Route("/items", lambda r: PlainTextResponse(to_query_string(filters(r))))])
+install(app)
+client = TestClient(app)
+print(json.dumps([[r.status_code, r.text] for r in (client.get("/items?" + q)
+                                                     for q in ("limit=7", "limit=0"))]))
+"""
+
+
+def test_starlette_needs_no_fastapi() -> None:
+    """SPEC §9: install() and Filters serve Starlette too; with FastAPI missing they work
+    (install used to register its handler, then fail importing FastAPI)."""
+    out = subprocess.run([sys.executable, "-c", _STARLETTE_ALONE], capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    status, body = reference_answer("limit=0")
+    assert json.loads(out.stdout) == [[200, "limit=7"], [status, body.decode()]]

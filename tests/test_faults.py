@@ -101,42 +101,41 @@ def reference(path: str, query: str | bytes, headers: list[tuple[str, str]]) -> 
     return r.status, r.body
 
 
-# -- a PostgreSQL cluster of this module (the restart test stops it) --------------------------
+# -- one server per store on the same fixture; PostgreSQL only for the tests that need it ------
+# (`own_pg`, from conftest.py, is a cluster of this module: the restart test stops it)
+
+# a test reaching PostgreSQL through request.getfixturevalue carries the marker itself
+ON_POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgresql)
+STORES = ["memory", "sqlite", ON_POSTGRESQL]
 
 
 @pytest.fixture(scope="module")
-def own_pg() -> Iterator[Any]:
-    import pgcluster
-
-    try:
-        cluster = pgcluster.start()
-    except pgcluster.PostgresUnavailable as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {e}", pytrace=False)
-        pytest.skip(f"PostgreSQL is not available: {e}")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-STORES = ["memory", "sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="module")
-def servers(request: pytest.FixtureRequest) -> Iterator[dict[str, Server]]:
-    """One server per store on the same fixture."""
+def servers() -> Iterator[dict[str, Server]]:
+    """The servers without PostgreSQL: ``memory`` and ``sqlite``."""
     started: dict[str, Server] = {}
     try:
-        for store in STORES:
-            extra: list[str] = []
-            if store == "postgresql":
-                extra = ["--dsn", request.getfixturevalue("own_pg").dsn]
-            started[store] = Server("--data", str(FIXTURE), "--store", store, *extra)
+        for store in ("memory", "sqlite"):
+            started[store] = Server("--data", str(FIXTURE), "--store", store)
         yield started
     finally:
         for s in started.values():
             s.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_server(own_pg: Any) -> Iterator[Server]:
+    server = Server("--data", str(FIXTURE), "--store", "postgresql", "--dsn", own_pg.dsn)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def server_of(store: str, request: pytest.FixtureRequest) -> Server:
+    """The module's server for ``store``."""
+    if store == "postgresql":
+        return request.getfixturevalue("pg_server")  # type: ignore[no-any-return]
+    return request.getfixturevalue("servers")[store]  # type: ignore[no-any-return]
 
 
 # -- headers mean over HTTP what they mean to handle() ------------------------------------
@@ -173,11 +172,12 @@ EXPECTED_KEY = {"company twice": "invalid_data", "version twice": "invalid_data"
 @pytest.mark.parametrize("store", STORES)
 @pytest.mark.parametrize("case", list(HEADER_CASES))
 def test_headers_mean_the_same_over_http_and_through_handle(
-    servers: dict[str, Server], store: str, case: str
+    request: pytest.FixtureRequest, store: str, case: str
 ) -> None:
     pairs = HEADER_CASES[case]
     lines = [f"{k}: {v}".encode() for k, v in pairs]
-    status, headers, body = split_response(raw_exchange(servers[store].port, _request(lines)))
+    port = server_of(store, request).port
+    status, headers, body = split_response(raw_exchange(port, _request(lines)))
     expected = reference(PATH, "", pairs)
     assert (status, body) == expected
     assert headers["content-type"] == "application/json; charset=utf-8"
@@ -250,8 +250,8 @@ def _clean(value: bytes) -> bytes:
 @given(path_tail=_PIECES, query=_PIECES, auth=_PIECES, company=_PIECES, version=_PIECES,
        which=st.sampled_from(["Authorization", "Wethod-Company", "Wethod-Version"]))
 def test_fuzzed_requests_get_the_same_answer_on_every_store(
-    servers: dict[str, Server], path_tail: bytes, query: bytes, auth: bytes, company: bytes,
-    version: bytes, which: str
+    servers: dict[str, Server], pg_server: Server, path_tail: bytes, query: bytes, auth: bytes,
+    company: bytes, version: bytes, which: str
 ) -> None:
     values = {"Authorization": b"Bearer tok-alice", "Wethod-Company": b"acme",
               "Wethod-Version": b"2024-06-15"}
@@ -261,7 +261,7 @@ def test_fuzzed_requests_get_the_same_answer_on_every_store(
               .replace(b"#", b"") + b"?" + _clean(query).replace(b" ", b"+").replace(b"#", b""))
     lines = [name.encode() + b": " + _clean(v) for name, v in values.items()]
     answers = {}
-    for store, server in servers.items():
+    for store, server in {**servers, "postgresql": pg_server}.items():
         status, headers, body = split_response(
             raw_exchange(server.port, _request(lines, target)))
         assert status in (200, 400, 401, 403, 404, 412), (store, status, body)
@@ -277,53 +277,6 @@ def test_fuzzed_requests_get_the_same_answer_on_every_store(
 # -- saturation: more clients than workers, connections and database connections --------------
 
 
-def _hammer(port: int, clients: int, seconds: float, targets: list[tuple[str, dict[str, str]]],
-            expected: list[tuple[int, bytes]]) -> tuple[Counter[int], list[str], list[str]]:
-    """``clients`` keep-alive clients for ``seconds``: statuses, transport errors, wrong
-    answers (a 200 that differs from the reference)."""
-    statuses: Counter[int] = Counter()
-    errors: list[str] = []
-    wrong: list[str] = []
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-
-    def client(k: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        i = k
-        while time.monotonic() < stop_at:
-            i = (i + 1) % len(targets)
-            target, headers = targets[i]
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    errors.append(f"{target}: {e!r}")
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                continue
-            with lock:
-                statuses[resp.status] += 1
-                if resp.status == 503:
-                    if (resp.getheader("Retry-After") != RETRY_AFTER
-                            or json.loads(body) != {"key": "unavailable",
-                                                    "message": MESSAGES["unavailable"]}):
-                        wrong.append(f"{target}: a 503 without Retry-After or its body")
-                elif (resp.status, body) != expected[i]:
-                    wrong.append(f"{target}: {resp.status} {body[:100]!r}")
-            if resp.status == 503:
-                time.sleep(0.01)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=seconds + 30)
-    return statuses, errors, wrong
-
-
 TARGETS = [
     (f"{PATH}?project_id=in:1,2&deleted=include", GOOD),
     (f"{PATH}/1", GOOD),
@@ -334,19 +287,80 @@ TARGETS = [
 ]
 EXPECTED = [reference(t.partition("?")[0], t.partition("?")[2], list(h.items()))
             for t, h in TARGETS]
+UNAVAILABLE = {"key": "unavailable", "message": MESSAGES["unavailable"]}
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+class Clients:
+    """``count`` keep-alive clients asking the TARGETS in turn, from now until :meth:`stop`.
+
+    Every answer is logged as ``(time, target, status, right)``: right when it is the
+    reference answer, or a 503 with ``Retry-After`` and the ``unavailable`` body.  Transport
+    errors go to ``errors`` (the client reconnects).  A client waits ``pause`` seconds after
+    each answer, and 10 ms after a 503."""
+
+    def __init__(self, port: int, count: int, *, pause: float = 0.0) -> None:
+        self.log: list[tuple[float, str, int, bool]] = []
+        self.errors: list[str] = []
+        self._port = port
+        self._pause = pause
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=(k,)) for k in range(count)]
+        for t in self._threads:
+            t.start()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
+
+    def _client(self, k: int) -> None:
+        conn = self._connect()
+        i = k
+        while not self._stop.is_set():
+            i = (i + 1) % len(TARGETS)
+            target, headers = TARGETS[i]
+            try:
+                conn.request("GET", target, headers=headers)
+                resp = conn.getresponse()
+                body = resp.read()
+            except (OSError, http.client.HTTPException) as e:
+                self.errors.append(f"{target}: {e!r}")
+                conn.close()
+                conn = self._connect()
+                continue
+            if resp.status == 503:
+                right = (resp.getheader("Retry-After") == RETRY_AFTER
+                         and json.loads(body) == UNAVAILABLE)
+            else:
+                right = (resp.status, body) == EXPECTED[i]
+            self.log.append((time.monotonic(), target, resp.status, right))
+            time.sleep(0.01 if resp.status == 503 else self._pause)
+        conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+
+    def statuses(self) -> Counter[int]:
+        return Counter(status for _, _, status, _ in self.log)
+
+    def wrong(self) -> list[str]:
+        return [f"{target}: {status}" for _, target, status, right in self.log if not right]
+
+
+@pytest.mark.parametrize("store", ["sqlite", ON_POSTGRESQL])
 def test_saturation_gives_only_200_and_503(store: str, request: pytest.FixtureRequest) -> None:
     extra = ["--dsn", request.getfixturevalue("own_pg").dsn] if store == "postgresql" else []
     server = Server("--data", str(FIXTURE), "--store", store, *extra, "--workers", "2",
                     "--max-connections", "6", "--pool-size", "1", "--timeout", "0.005")
+    clients = Clients(server.port, 16)
     try:
-        statuses, errors, wrong = _hammer(server.port, 16, 3.0, TARGETS, EXPECTED)
+        time.sleep(3.0)
     finally:
+        clients.stop()
         server.stop()
-    assert not errors, errors[:5]
-    assert not wrong, wrong[:5]
+    statuses = clients.statuses()
+    assert not clients.errors, clients.errors[:5]
+    assert not clients.wrong(), clients.wrong()[:5]
     assert set(statuses) <= {200, 400, 503}, statuses
     assert statuses[503] > 0 and statuses[200] > 0, statuses  # it was saturated, and served
 
@@ -375,35 +389,8 @@ def test_sqlite_store_answers_unavailable_when_its_connections_are_taken(
 def test_postgresql_restart_gives_only_200_and_503_and_recovers(own_pg: Any) -> None:
     server = Server("--data", str(FIXTURE), "--store", "postgresql", "--dsn", own_pg.dsn,
                     "--timeout", "0.5", "--pool-size", "4")
-    log: list[tuple[float, int, bool]] = []  # (time, status, right answer)
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def client(k: int) -> None:
-        conn = server.conn(timeout=10)
-        i = k
-        while not stop.is_set():
-            i = (i + 1) % len(TARGETS)
-            target, headers = TARGETS[i]
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException) as e:
-                errors.append(f"{target}: {e!r}")
-                conn.close()
-                conn = server.conn(timeout=10)
-                continue
-            right = (resp.status, body) == EXPECTED[i] or (
-                resp.status == 503 and resp.getheader("Retry-After") == RETRY_AFTER)
-            log.append((time.monotonic(), resp.status, right))
-            time.sleep(0.005)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    clients = Clients(server.port, 4, pause=0.005)
     try:
-        for t in threads:
-            t.start()
         time.sleep(1.0)
         own_pg.stop_server("fast")
         stopped = time.monotonic()
@@ -412,22 +399,20 @@ def test_postgresql_restart_gives_only_200_and_503_and_recovers(own_pg: Any) -> 
         restarted = time.monotonic()
         deadline = restarted + 10
         while time.monotonic() < deadline:
-            if any(t > restarted and s == 200 for t, s, _ in log[-50:]):
+            if any(t > restarted and s == 200 for t, _, s, _ in clients.log[-50:]):
                 break
             time.sleep(0.05)
         time.sleep(1.0)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=20)
+        clients.stop()
         server.stop()
-    statuses = Counter(s for _, s, _ in log)
-    assert not errors, errors[:5]
+    statuses = clients.statuses()
+    assert not clients.errors, clients.errors[:5]
     assert set(statuses) <= {200, 400, 503}, statuses
-    assert all(right for _, _, right in log), [x for x in log if not x[2]][:5]
-    during = [s for t, s, _ in log if stopped < t < restarted]
+    assert not clients.wrong(), clients.wrong()[:5]
+    during = [s for t, _, s, _ in clients.log if stopped < t < restarted]
     assert 503 in during, statuses  # the outage was seen
-    back = min((t for t, s, _ in log if t > restarted and s == 200), default=None)
+    back = min((t for t, _, s, _ in clients.log if t > restarted and s == 200), default=None)
     assert back is not None, "no 200 after the restart"
     recovery = back - restarted
     print(f"recovered {recovery:.2f} s after PostgreSQL accepted connections again; {statuses}")
@@ -472,6 +457,35 @@ def test_sqlite_store_never_shares_a_connection_with_a_forked_child(tmp_path: Pa
         with store._connection() as conn:
             assert id(conn) == parent_conn  # the parent still has its own
         assert handle(store, "GET", PATH, "", GOOD).status == 200
+
+
+def test_concurrent_first_requests_in_a_forked_child_renew_the_pool_once(tmp_path: Path) -> None:
+    """The child's first requests arrive together: the parent's connections are left
+    behind once, not once per thread (each extra renewal would drop the child's own pool
+    while its requests hold connections from it)."""
+    with SQLiteStore.from_world(WORLD, tmp_path / "w.sqlite3") as store:
+        with store._connection():
+            pass
+
+        def child() -> list[Any]:
+            real_getpid = os.getpid
+
+            def slow_getpid() -> int:  # widens the window between "forked?" and renewing
+                time.sleep(0.05)
+                return real_getpid()
+
+            os.getpid = slow_getpid  # in the child only
+            statuses: list[int] = []
+            threads = [threading.Thread(
+                target=lambda: statuses.append(handle(store, "GET", PATH, "", GOOD).status))
+                for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return [statuses, len(store._pool._inherited)]  # type: ignore[union-attr]
+
+        assert _in_child(child) == [[200] * 4, 1]
 
 
 def test_postgres_store_never_shares_a_connection_with_a_forked_child(own_pg: Any) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from opfilter.streams import demo_store, demo_world
+from opfilter.streams import World, demo_store, demo_world
+from opfilter.streams.demo import default_demo_path
 from opfilter.testing import check_server
 
 pytestmark = pytest.mark.slow
@@ -43,10 +44,16 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache directory holding the demo database, built once for the module."""
     root = tmp_path_factory.mktemp("cache")
-    store, built = demo_store(root / "opfilter" / "demo-1.sqlite3")
+    store, built = demo_store(root / "opfilter" / default_demo_path().name)
     store.close()
     assert built
     return root
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    """The demo world, built once for the module (it takes seconds)."""
+    return demo_world()
 
 
 @pytest.fixture(params=["gunicorn", "waitress"])
@@ -75,5 +82,5 @@ def server(request: pytest.FixtureRequest, cache: Path) -> Iterator[str]:
             proc.wait()
 
 
-def test_the_demo_app_conforms_over_http(server: str) -> None:
-    check_server(server, demo_world(), max_examples=60)
+def test_the_demo_app_conforms_over_http(server: str, world: World) -> None:
+    check_server(server, world, max_examples=60)

@@ -15,8 +15,8 @@ from openapi_spec_validator import validate
 from opfilter import EnumParam, Filter, InvalidQuery, Limit, Schema, parse_query
 from opfilter.openapi import error_response, parameters, pattern
 from opfilter.server import make_app
-from opfilter.streams import SCHEMA, openapi_document
-from opfilter.streams.endpoint import ITEM_SCHEMA
+from opfilter.streams import SCHEMA, endpoint, openapi_document
+from opfilter.streams.endpoint import ITEM_SCHEMA, STATUS
 from opfilter.streams.store import MemoryStore
 from opfilter.streams.world import World
 from opfilter.testing import noisy_query_strings
@@ -112,13 +112,41 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     assert doc["openapi"] == "3.1.0"
     list_op = doc["paths"]["/api/production-plan-streams"]["get"]
     item_op = doc["paths"]["/api/production-plan-streams/{id}"]["get"]
-    assert set(list_op["responses"]) == {"200", "400", "401", "403", "412"}
-    assert set(item_op["responses"]) == {"200", "400", "401", "403", "404", "412"}
+    assert set(list_op["responses"]) == {"200", "400", "401", "403", "412", "503"}
+    assert set(item_op["responses"]) == {"200", "400", "401", "403", "404", "412", "503"}
     names = [p["name"] for p in list_op["parameters"]]
     assert names == ["Wethod-Company", "Wethod-Version", *(p.name for p in SCHEMA.params)]
     assert [p["name"] for p in item_op["parameters"]] == [
         "Wethod-Company", "Wethod-Version", "id", "deleted"]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+# what each operation can answer besides 200: every error key but the routing ones (another
+# path or method) and the last-resort 500; only the {id} operation has a 404
+_LIST_ERRORS = {"invalid_data", "unauthorized", "forbidden", "precondition_failure",
+                "unavailable"}
+_OPERATION_ERRORS = {"/api/production-plan-streams": _LIST_ERRORS,
+                     "/api/production-plan-streams/{id}": _LIST_ERRORS | {"not_found"}}
+
+
+@pytest.mark.parametrize("path", list(_OPERATION_ERRORS))
+def test_every_error_the_endpoint_writes_is_documented(path: str) -> None:
+    """SPEC §9: every status with its body schema — the status from the endpoint's own
+    table, the body the endpoint writes valid against the schema, its headers named."""
+    from jsonschema import Draft202012Validator
+
+    responses = openapi_document()["paths"][path]["get"]["responses"]
+    keys = _OPERATION_ERRORS[path]
+    assert set(responses) == {"200", *(str(STATUS[key]) for key in keys)}
+    for key in keys:
+        documented = responses[str(STATUS[key])]
+        failures = [{"field": "limit", "message": "x"}] if key == "invalid_data" else None
+        answer = endpoint.error_response(key, failures)
+        schema = documented["content"]["application/json"]["schema"]
+        Draft202012Validator(schema).validate(answer.json())
+        assert schema["properties"]["key"]["const"] == key
+        extra = {name for name, _ in answer.headers} - {"Content-Type"}
+        assert extra == set(documented.get("headers", {})), key
 
 
 def test_rows_match_the_200_schema() -> None:

@@ -18,7 +18,8 @@ keys, bare names and undecodable bytes reach opfilter as they were sent.  FastAP
 validates the parameters itself (no 422): they are declared to it as optional values of
 any type, only so that they appear in ``/openapi.json`` with opfilter's own description
 (:func:`opfilter.openapi.parameters`).  :func:`install` also replaces FastAPI's 422 in the
-document of routes using :class:`Filters` by opfilter's 400.
+document of routes using :class:`Filters` by opfilter's 400.  A Starlette app needs only
+Starlette: FastAPI is imported when it is installed, never required.
 """
 
 from __future__ import annotations
@@ -61,12 +62,15 @@ class Filters:
 def _signature(schema: Schema) -> inspect.Signature:
     """``(request, *, <one keyword per parameter>)``: FastAPI documents the keywords with
     opfilter's parameter objects and, their type being ``Any`` with a default, never
-    rejects a value."""
-    from fastapi import params
+    rejects a value.  Without FastAPI (Starlette alone) only ``(request)``."""
     from starlette.requests import Request
 
     out = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                              annotation=Request)]
+    try:
+        from fastapi import params
+    except ImportError:  # Starlette alone: nothing reads the keywords
+        return inspect.Signature(out, return_annotation=Query)
     for i, spec in enumerate(parameters(schema)):
         declared = params.Query(
             None,
@@ -94,12 +98,17 @@ async def _handler(request: Request, exc: Exception) -> Response:
 def install(app: Starlette) -> None:
     """Answer :class:`~opfilter.InvalidQuery` with the exact 400 (FastAPI or Starlette);
     for FastAPI, document that 400 (instead of the 422) on routes using :class:`Filters`,
-    and show the filter parameters with their full schema (pattern, length)."""
-    app.add_exception_handler(InvalidQuery, _handler)
-    from fastapi import FastAPI
-
-    if isinstance(app, FastAPI):
+    and show the filter parameters with their full schema (pattern, length).  FastAPI need
+    not be installed for a Starlette app."""
+    try:
+        from fastapi import FastAPI
+    except ImportError:  # Starlette alone
+        is_fastapi = False
+    else:
+        is_fastapi = isinstance(app, FastAPI)
+    if is_fastapi:
         _document_filters(app)
+    app.add_exception_handler(InvalidQuery, _handler)
 
 
 def _filters_of(dependant: Any) -> list[Filters]:

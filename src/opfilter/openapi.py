@@ -153,10 +153,10 @@ def parameters(schema: Schema) -> list[dict[str, Any]]:
     ]
 
 
-def error_schema(key: str | None = "invalid_data", *, failures: bool = True) -> dict[str, Any]:
+def error_schema(key: str = "invalid_data", *, failures: bool = True) -> dict[str, Any]:
     """The JSON schema of an error body ``{"key", "message"[, "failures"]}``."""
     props: dict[str, Any] = {
-        "key": {"type": "string"} if key is None else {"type": "string", "const": key},
+        "key": {"type": "string", "const": key},
         "message": {"type": "string"},
     }
     if failures:

@@ -25,13 +25,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from .errors import CONTENT_TYPE, InvalidQuery, compact_json
-from .streams.endpoint import RETRY_AFTER, Response, error_body, handle
+from .streams.endpoint import Response, error_response, handle
+from .streams.openapi import openapi_document
 from .streams.store import Store
 
 __all__ = ["demo_app", "make_app", "serve_command"]
@@ -80,18 +82,14 @@ OPENAPI_PATH = "/openapi.json"
 
 def _openapi(method: str) -> Response:
     """``GET /openapi.json``: the OpenAPI document of both endpoints, no authentication."""
-    from .streams.endpoint import error_response
-    from .streams.openapi import openapi_document
-
     if method != "GET":
         return error_response("method_not_allowed")
-    global _openapi_body
-    if _openapi_body is None:
-        _openapi_body = compact_json(openapi_document())
-    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body)
+    return Response(200, [("Content-Type", CONTENT_TYPE)], _openapi_body())
 
 
-_openapi_body: bytes | None = None
+@cache
+def _openapi_body() -> bytes:
+    return compact_json(openapi_document())
 
 
 def demo_app(db: str | None = None) -> WSGIApp:
@@ -106,14 +104,18 @@ def demo_app(db: str | None = None) -> WSGIApp:
     return make_app(store)
 
 
-def _unavailable_response() -> bytes:
-    """The whole 503 ``unavailable`` answer, ``Connection: close``."""
-    body = compact_json(error_body("unavailable"))
-    return (
-        f"HTTP/1.1 503 {HTTPStatus(503).phrase}\r\nContent-Type: {CONTENT_TYPE}\r\n"
-        f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode() + body
+def _raw_response(response: Response) -> bytes:
+    """``response`` as HTTP/1.1 bytes, with ``Content-Length`` and ``Connection: close``."""
+    headers = [*response.headers, ("Content-Length", str(len(response.body))),
+               ("Connection", "close")]
+    head = f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return (head + "\r\n").encode("latin-1") + response.body
+
+
+_UNAVAILABLE = _raw_response(error_response("unavailable"))
+"""The whole 503 ``unavailable`` answer the server writes itself (no worker free in time,
+too many connections): the endpoint's, closing the connection."""
 
 
 class _Handler(WSGIRequestHandler):
@@ -167,7 +169,7 @@ class _Handler(WSGIRequestHandler):
         workers = self.server.workers
         if not workers.acquire(timeout=self.server.queue_timeout):
             self.log_error("no worker free within %gs: 503", self.server.queue_timeout)
-            self.wfile.write(_unavailable_response())
+            self.wfile.write(_UNAVAILABLE)
             self.close_connection = True
             return
         try:
@@ -213,13 +215,14 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
-    max_connections = 64
-    queue_timeout = 5.0
     linger_seconds = 2.0
+    # set by configure(), from the command line's flags (their defaults are in cli.py)
+    workers: threading.BoundedSemaphore
+    max_connections: int
+    queue_timeout: float
 
     def server_activate(self) -> None:
         super().server_activate()
-        self.workers = threading.BoundedSemaphore(8)
         self._open = 0
         self._open_lock = threading.Lock()
         self._lingering: deque[tuple[float, socket.socket]] = deque()
@@ -254,7 +257,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     def _turn_away(self, sock: socket.socket) -> None:
         try:
             sock.settimeout(0.5)
-            sock.sendall(_unavailable_response())
+            sock.sendall(_UNAVAILABLE)
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             sock.close()
@@ -300,14 +303,13 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
         return MemoryStore(world if world is not None else demo_world(progress)), notes
     from .streams import PostgresStore, SQLiteStore
 
-    pool_size = int(getattr(args, "pool_size", 8))
-    timeout = float(getattr(args, "timeout", 5.0))
     if args.store == "postgresql":
         if not args.dsn:
             raise SystemExit("opfilter serve: --store postgresql needs --dsn")
         return PostgresStore.from_world(world if world is not None else demo_world(progress),
-                                        args.dsn, max_size=pool_size, timeout=timeout), notes
-    sqlite_options: dict[str, Any] = {"max_connections": pool_size, "timeout": timeout}
+                                        args.dsn, max_size=args.pool_size,
+                                        timeout=args.timeout), notes
+    sqlite_options: dict[str, Any] = {"max_connections": args.pool_size, "timeout": args.timeout}
     if world is not None:
         return SQLiteStore.from_world(world, args.db or ":memory:", **sqlite_options), notes
     store, built = demo_store(args.db or None, progress, **sqlite_options)
@@ -316,7 +318,9 @@ def _build_store(args: argparse.Namespace) -> tuple[Store, list[str]]:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C."""
+    """``opfilter serve``: build the store, print how to talk to it, serve until Ctrl-C.
+    ``args`` come from the ``serve`` parser of :mod:`opfilter.cli`, which holds every
+    flag's default."""
     from .streams.demo import DEMO_TOKENS
     from .streams.store import StoreUnavailable
     from .streams.world import FixtureError
@@ -339,9 +343,8 @@ def serve_command(args: argparse.Namespace) -> int:
     except OSError as e:
         sys.stderr.write(f"opfilter serve: cannot listen on {args.host}:{args.port}: {e}\n")
         return 2
-    server.configure(workers=int(getattr(args, "workers", 8)),
-                     max_connections=int(getattr(args, "max_connections", 64)),
-                     queue_timeout=float(getattr(args, "timeout", 5.0)))
+    server.configure(workers=args.workers, max_connections=args.max_connections,
+                     queue_timeout=args.timeout)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     url = f"http://{host}:{port}"
     out = [f"opfilter serving GET /api/production-plan-streams on {url} (store: {args.store})",

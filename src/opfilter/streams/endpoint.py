@@ -48,6 +48,7 @@ __all__ = [
     "MESSAGES",
     "PATH",
     "RETRY_AFTER",
+    "STATUS",
     "SUPPORTED_VERSION",
     "HeadersInput",
     "Response",
@@ -75,7 +76,7 @@ MESSAGES: Mapping[str, str] = {
 }
 """The fixed English message of every error key."""
 
-_STATUS = {
+STATUS: Mapping[str, int] = {
     "unauthorized": 401,
     "invalid_data": 400,
     "forbidden": 403,
@@ -85,6 +86,7 @@ _STATUS = {
     "internal_error": 500,
     "unavailable": 503,
 }
+"""The HTTP status of every error key (the OpenAPI document is built from it)."""
 
 RETRY_AFTER = "1"
 """The ``Retry-After`` seconds of a 503 ``unavailable``."""
@@ -152,10 +154,7 @@ def error_response(key: str, failures: list[dict[str, str]] | None = None) -> Re
         extra.append(("WWW-Authenticate", "Bearer"))
     elif key == "unavailable":
         extra.append(("Retry-After", RETRY_AFTER))
-    return _json_response(_STATUS[key], compact_json(error_body(key, failures)), extra)
-
-
-_error = error_response
+    return _json_response(STATUS[key], compact_json(error_body(key, failures)), extra)
 
 
 def _rows_response(rows: Iterable[ProductionPlanStream]) -> Response:
@@ -276,51 +275,51 @@ def handle(
         return _handle(store, method, path, query, headers)
     except StoreUnavailable as e:
         logger.warning("opfilter: store unavailable answering %s %s: %s", method, path, e)
-        return _error("unavailable")
+        return error_response("unavailable")
     except Exception:
         logger.exception("opfilter: unhandled error answering %s %s", method, path)
-        return _error("internal_error")
+        return error_response("internal_error")
 
 
 def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> Response:
     matched, segment = _route(path)
     if not matched:
-        return _error("not_found")
+        return error_response("not_found")
     if method != "GET":
-        return _error("method_not_allowed")
+        return error_response("method_not_allowed")
     hdrs = _header_map(headers)
 
     token = _bearer_token(hdrs)
     user_id = None if token is None else store.authenticate(token)
     if user_id is None:
-        return _error("unauthorized")
+        return error_response("unauthorized")
 
     slug, header_failures = _check_headers(hdrs)
     if header_failures:
-        return _error("invalid_data", header_failures)
+        return error_response("invalid_data", header_failures)
 
     if not is_slug(slug):  # NUL, control characters, non-ASCII: no company has it
-        return _error("forbidden")
+        return error_response("forbidden")
     company = store.company(slug)
     permissions = None if company is None else store.permissions(user_id, slug)
     if company is None or permissions is None:
-        return _error("forbidden")
+        return error_response("forbidden")
     can_own = PERMISSION_VIEW in permissions
     can_other = PERMISSION_VIEW_OTHER in permissions
     if not (can_own or can_other):
-        return _error("forbidden")
+        return error_response("forbidden")
 
     if not company.streams_enabled:
-        return _error("precondition_failure")
+        return error_response("precondition_failure")
 
     try:
         if segment is None:
             parsed = parse_query(query, SCHEMA)
         else:
-            deleted = parse_query(query, ITEM_SCHEMA).deleted or "exclude"
+            deleted = parse_query(query, ITEM_SCHEMA).deleted
             parsed = Query(SCHEMA, (), {"deleted": deleted})
     except InvalidQuery as e:
-        return _error("invalid_data", e.failures)
+        return error_response("invalid_data", e.failures)
 
     if segment is None:
         return _rows_response(store.list_rows(slug, user_id, can_own, can_other, parsed))
@@ -331,5 +330,5 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
         else store.get_row(slug, user_id, can_own, can_other, row_id, parsed)
     )
     if row is None:
-        return _error("not_found")
+        return error_response("not_found")
     return _json_response(200, utf8(row.to_json()))

@@ -14,7 +14,7 @@ from .. import __version__
 from ..openapi import error_response, error_schema, parameters
 from ..values import INT64_MAX
 from . import SCHEMA
-from .endpoint import ITEM_SCHEMA, MESSAGES, PATH, SUPPORTED_VERSION
+from .endpoint import ITEM_SCHEMA, MESSAGES, PATH, RETRY_AFTER, STATUS, SUPPORTED_VERSION
 
 __all__ = ["openapi_document"]
 
@@ -66,15 +66,27 @@ _DESCRIPTIONS = {
     "forbidden": "Unknown company, not a member, or neither view permission.",
     "precondition_failure": "Streams is not enabled in the company settings.",
     "not_found": "The id is not a positive 64-bit integer, or the row is not visible.",
+    "unavailable": "No worker or database connection became free in time, or the database "
+    "is down or restarting; retry after `Retry-After` seconds.",
 }
-_STATUS = {"unauthorized": "401", "forbidden": "403", "precondition_failure": "412",
-           "not_found": "404"}
+
+_ERROR_HEADERS = {  # the headers endpoint.error_response adds (besides Content-Type)
+    "unauthorized": {"WWW-Authenticate": {"description": "The scheme: `Bearer`.",
+                                          "schema": {"type": "string", "const": "Bearer"}}},
+    "unavailable": {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                    "schema": {"type": "integer", "minimum": 0},
+                                    "example": int(RETRY_AFTER)}},
+}
 
 
 def _error(key: str) -> dict[str, Any]:
     schema = error_schema(key, failures=False)
     schema["properties"]["message"] = {"type": "string", "const": MESSAGES[key]}
-    return {"description": _DESCRIPTIONS[key], "content": {_JSON: {"schema": schema}}}
+    response: dict[str, Any] = {"description": _DESCRIPTIONS[key]}
+    if key in _ERROR_HEADERS:
+        response["headers"] = copy.deepcopy(_ERROR_HEADERS[key])
+    response["content"] = {_JSON: {"schema": schema}}
+    return response
 
 
 def _bad_request() -> dict[str, Any]:
@@ -88,9 +100,9 @@ def _bad_request() -> dict[str, Any]:
 
 def _operation(summary: str, op_id: str, params: list[dict[str, Any]], ok: dict[str, Any],
                errors: tuple[str, ...]) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": ok, "400": _bad_request()}
+    responses: dict[str, Any] = {"200": ok, str(STATUS["invalid_data"]): _bad_request()}
     for key in errors:
-        responses[_STATUS[key]] = _error(key)
+        responses[str(STATUS[key])] = _error(key)
     return {
         "summary": summary,
         "operationId": op_id,
@@ -127,7 +139,7 @@ def _document() -> dict[str, Any]:
                     {"description": "The page, ordered by id ascending (a page shorter than "
                      "`limit` is the last).",
                      "content": {_JSON: {"schema": {"type": "array", "items": row_ref}}}},
-                    ("unauthorized", "forbidden", "precondition_failure"),
+                    ("unauthorized", "forbidden", "precondition_failure", "unavailable"),
                 ),
             },
             PATH + "/{id}": {
@@ -135,7 +147,8 @@ def _document() -> dict[str, Any]:
                     "Get one production plan stream", "getProductionPlanStream",
                     [id_param, *parameters(ITEM_SCHEMA)],
                     {"description": "The row.", "content": {_JSON: {"schema": row_ref}}},
-                    ("unauthorized", "forbidden", "precondition_failure", "not_found"),
+                    ("unauthorized", "forbidden", "precondition_failure", "not_found",
+                     "unavailable"),
                 ),
             },
         },

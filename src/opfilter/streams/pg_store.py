@@ -22,15 +22,13 @@ parent's sessions a terminate message through the shared sockets.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..backends.sql import Dialect, sqlite_datetime
 from .model import ProductionPlanStream, format_value
-from .sqlstore import STREAMS, TABLE_NAMES, TABLES, SQLStore, identifier, world_tuples
+from .sqlstore import STREAMS, TABLE_NAMES, TABLES, ForkGuard, SQLStore, identifier, world_tuples
 from .store import StoreUnavailable
 from .world import World
 
@@ -39,17 +37,6 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 __all__ = ["PostgresStore"]
-
-_fork_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()  # another thread may have held it at fork time
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
 
 def _from_pg(r: Sequence[Any]) -> ProductionPlanStream:
     return ProductionPlanStream(
@@ -111,6 +98,11 @@ class PostgresStore(SQLStore):
         self._inherited: list[ConnectionPool[Any]] = []
         self._closed = False
         self._pool = self._open_pool()
+        self._guard = ForkGuard(self._renew_pool)
+
+    def _renew_pool(self) -> None:
+        self._inherited.append(self._pool)  # the parent's: never used or closed
+        self._pool = self._open_pool()
 
     def _open_pool(self) -> ConnectionPool[Any]:
         from psycopg_pool import ConnectionPool
@@ -127,7 +119,6 @@ class PostgresStore(SQLStore):
             open=False,
         )
         pool.open(wait=False)
-        self._pid = os.getpid()
         return pool
 
     @contextmanager
@@ -135,11 +126,7 @@ class PostgresStore(SQLStore):
         import psycopg
         from psycopg_pool import PoolClosed, PoolTimeout
 
-        if self._pid != os.getpid():
-            with _fork_lock:
-                if self._pid != os.getpid():
-                    self._inherited.append(self._pool)  # the parent's: never used or closed
-                    self._pool = self._open_pool()
+        self._guard.check()
         if self._closed:
             raise RuntimeError("the store is closed")
         try:
@@ -168,15 +155,10 @@ class PostgresStore(SQLStore):
                 "(is the server running, and the DSN right?)"
             ) from e
 
-    @property
-    def pool(self) -> ConnectionPool[Any]:
-        """The connection pool of this process (for its ``get_stats()``)."""
-        return self._pool
-
     def close(self) -> None:
         """Close the pool and its connections."""
         self._closed = True
-        if self._pid == os.getpid():
+        if self._guard.here:
             self._pool.close()
 
     @classmethod

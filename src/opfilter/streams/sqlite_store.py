@@ -37,7 +37,16 @@ from ..nodes import Op
 from ..query import Query
 from . import SCHEMA
 from .model import ProductionPlanStream, format_value
-from .sqlstore import INDEX_NAMES, STREAMS, TABLE_NAMES, TABLES, SQLStore, insert_sql, world_tuples
+from .sqlstore import (
+    INDEX_NAMES,
+    STREAMS,
+    TABLE_NAMES,
+    TABLES,
+    ForkGuard,
+    SQLStore,
+    insert_sql,
+    world_tuples,
+)
 from .store import StoreUnavailable
 from .world import World
 
@@ -67,18 +76,20 @@ class _Pool:
         self._closed = False
         self._inherited: list[list[sqlite3.Connection]] = []  # kept, never used or closed
         self._start()
+        self._guard = ForkGuard(self._renew)
 
     def _start(self) -> None:
-        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self._max_size)
         self._idle: list[sqlite3.Connection] = []
 
+    def _renew(self) -> None:
+        self._inherited.append(self._idle)  # the parent's: never touched in a forked child
+        self._start()
+
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        if self._pid != os.getpid():  # a forked child: never touch the parent's connections
-            self._inherited.append(self._idle)
-            self._start()
+        self._guard.check()
         if self._closed:
             raise RuntimeError("the store is closed")
         slots = self._slots
@@ -98,7 +109,7 @@ class _Pool:
                 conn.close()  # it may be mid-transaction: never reuse it
                 raise
             with self._lock:
-                if not self._closed and self._pid == os.getpid():
+                if not self._closed and self._guard.here:
                     self._idle.append(conn)
                     return
             conn.close()
@@ -114,7 +125,7 @@ class _Pool:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        if self._pid == os.getpid():
+        if self._guard.here:
             for conn in idle:
                 conn.close()
 

@@ -54,8 +54,10 @@ Neither store ever hands a connection made before a ``fork()`` to the child.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -252,10 +254,7 @@ def select_sql(
     sql = head + (
         f"p.company = {m}{vis} AND {where} ORDER BY s.{_ID} LIMIT {m} OFFSET {m}"
     )
-    # no limit (a schema without one) is "LIMIT -1" in SQLite and "LIMIT NULL" in PostgreSQL
-    limit = query.limit if query.limit is not None else (-1 if dialect == "sqlite" else None)
-    offset = min(query.offset or 0, OFFSET_CAP)
-    return sql, [company, *vis_params, *where_params, limit, offset]
+    return sql, [company, *vis_params, *where_params, query.limit, min(query.offset, OFFSET_CAP)]
 
 
 def insert_sql(dialect: Dialect, prefix: str, table: Table) -> str:
@@ -285,6 +284,45 @@ def _permissions(rows: Sequence[tuple[Any, ...]]) -> frozenset[str] | None:
     if not rows:
         return None
     return frozenset(r[0] for r in rows if r[0] is not None)
+
+
+# -- fork safety (SPEC §11) -------------------------------------------------------------------
+
+_fork_lock = threading.Lock()
+
+
+def _renew_fork_lock() -> None:
+    global _fork_lock
+    _fork_lock = threading.Lock()  # another thread may have held it at fork time
+
+
+os.register_at_fork(after_in_child=_renew_fork_lock)
+
+
+class ForkGuard:
+    """The process a store's connections belong to, for both stores.
+
+    :meth:`check`, called before each use, runs ``renew`` once in a forked child (gunicorn
+    ``--preload``) before the store is used there — under a lock and checked again inside
+    it, so that the child's concurrent first requests renew once.  ``renew`` replaces the
+    store's per-process state and keeps the parent's referenced but untouched: never used,
+    never closed (closing would release the parent's locks or end its sessions)."""
+
+    def __init__(self, renew: Callable[[], None]) -> None:
+        self._renew = renew
+        self._pid = os.getpid()
+
+    def check(self) -> None:
+        if self._pid != os.getpid():
+            with _fork_lock:
+                if self._pid != os.getpid():
+                    self._renew()
+                    self._pid = os.getpid()
+
+    @property
+    def here(self) -> bool:
+        """Whether the connections belong to this process (else ``close`` leaves them)."""
+        return self._pid == os.getpid()
 
 
 class SQLStore:

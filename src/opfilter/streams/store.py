@@ -158,17 +158,17 @@ class MemoryStore:
         can_view_other: bool,
         query: Query,
     ) -> list[ProductionPlanStream]:
-        offset = query.offset or 0
+        offset = query.offset
         limit = query.limit
         candidates = self._by_company.get(company, ())
         if offset >= len(candidates) or limit == 0:
             return []
         select = to_predicate(query, access="attribute").select
         visible = self._visible(company, user_id, can_view_own, can_view_other)
-        stop = None if limit is None else offset + limit
+        stop = offset + limit
         matches: list[ProductionPlanStream] = []
         batch = 256  # select() in growing batches: the first page still stops early
-        while stop is None or len(matches) < stop:
+        while len(matches) < stop:
             rows = list(islice(visible, batch))
             if not rows:
                 break
