@@ -195,13 +195,13 @@ class Filter:
         """Everything that makes ``op operands`` invalid for this field, in words, or
         ``None`` — the one validation of a condition: the operator and operand count, each
         operand's type and range, ``null`` and ``bt``'s emptiness (the lowering's answer).
-        ``typed``: the operands came from :meth:`convert`, which checked each of them (what
-        the parser passes; :class:`~opfilter.query.Query` checks conditions built by hand
-        in full)."""
-        problem = self.shape_problem(op, len(operands))
-        if problem is not None:
-            return problem
+        ``typed``: :meth:`shape_problem` passed and the operands came from :meth:`convert`,
+        which checked each of them (what the parser passes, so that neither is done twice;
+        :class:`~opfilter.query.Query` checks conditions built by hand in full)."""
         if not typed:
+            problem = self.shape_problem(op, len(operands))
+            if problem is not None:
+                return problem
             for v in operands:
                 if v is None:
                     if not self.nullable:
