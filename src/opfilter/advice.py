@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .lowering import lower, satisfiable
+from .lowering import Meaning, lower, satisfiable
 from .nodes import Condition, Op
 
 if TYPE_CHECKING:
@@ -46,17 +46,14 @@ def warnings(query: Query, ignored: Iterable[dict[str, str]] = ()) -> list[dict[
         if len(conds) > 1 and not satisfiable(own):
             out.append({"field": field_name, "message": _contradiction(f, conds)})
         elif extra and not satisfiable(own + [lower(f, c).meaning for _, c in extra]):
-            out.append({"field": field_name, "message": _implied(query, f, conds, extra)})
+            out.append({"field": field_name, "message": _implied(query, f, conds, own, extra)})
     return out
 
 
 def _written(f: Filter, conds: list[Condition]) -> str:
-    from .backends.querystring import format_operand
+    from .backends.querystring import format_condition
 
-    return "&".join(
-        f"{f.name}={c.op.value}:" + ",".join(format_operand(f, v) for v in c.operands)
-        for c in conds
-    )
+    return "&".join(f"{f.name}={format_condition(f, c)}" for c in conds)
 
 
 def _contradiction(f: Filter, conds: list[Condition]) -> str:
@@ -76,11 +73,11 @@ def _contradiction(f: Filter, conds: list[Condition]) -> str:
     return f"{head}; for rows matching any of them, send one request per condition"
 
 
-def _implied(query: Query, f: Filter, conds: list[Condition],
+def _implied(query: Query, f: Filter, conds: list[Condition], own: list[Meaning],
              extra: list[tuple[str, Condition]]) -> str:
+    """``own``: the meanings of ``conds``, as the caller lowered them."""
     from .schema import EnumParam
 
-    own = [lower(f, c).meaning for c in conds]
     name = extra[0][0]
     param = query.schema[name]
     word = str(query.params[name])

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from .backends.querystring import format_operand
+from .backends.querystring import format_condition, format_operand
 from .nodes import LIST_OPS, NULL_OPS, Condition, Op, Value
 from .query import Query
 from .schema import EnumParam, Filter, IntParam, Schema, Type
@@ -354,8 +354,7 @@ def invalid_query_strings(draw: st.DrawFn, schema: Schema) -> tuple[str, list[st
             parts.append((f.name, draw(st.sampled_from(_BAD_FILTER_VALUES + _typed_bad(f))), True))
     good = draw(queries(schema))
     for c in good.conditions:
-        parts.append((c.field, f"{c.op.value}:" + ",".join(format_operand(schema.field(c.field), v)
-                                                             for v in c.operands), False))
+        parts.append((c.field, format_condition(schema.field(c.field), c), False))
     order = draw(st.permutations(parts))
     raw = "&".join(f"{quote(n, safe='')}={quote(v, safe=':,')}" for n, v, _ in order)
     return raw, [n for n, _, bad in order if bad]

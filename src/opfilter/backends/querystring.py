@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..nodes import Value
+from ..nodes import Condition, Value
 from ..parser import OPERATOR_RE
 from ..schema import Filter, Type
 from ..values import format_date, format_datetime, format_decimal
@@ -16,7 +16,7 @@ from ..values import format_date, format_datetime, format_decimal
 if TYPE_CHECKING:
     from ..query import Query
 
-__all__ = ["format_operand", "to_query_string"]
+__all__ = ["format_condition", "format_operand", "to_query_string"]
 
 _SAFE = ":,"  # plus RFC 3986 unreserved characters, which quote() never escapes
 # a string is quoted when it is empty, is `null`, holds `,` `"` or a space, or starts with
@@ -53,14 +53,18 @@ def format_operand(f: Filter, value: Value) -> str:
     return _string(value)
 
 
+def format_condition(f: Filter, c: Condition) -> str:
+    """One condition's value, ``op:operands``, as the grammar reads it back (before
+    percent-encoding)."""
+    return f"{c.op.value}:" + ",".join(format_operand(f, v) for v in c.operands)
+
+
 def to_query_string(query: Query) -> str:
     """The canonical query string: parameters in schema order, operators always written,
     defaults omitted, values in canonical form, percent-encoded (``""`` for no conditions)."""
     by_field: dict[str, list[str]] = {}
     for c in query.conditions:
-        f = query.schema.field(c.field)
-        operands = ",".join(format_operand(f, v) for v in c.operands)
-        by_field.setdefault(c.field, []).append(f"{c.op.value}:{operands}")
+        by_field.setdefault(c.field, []).append(format_condition(query.schema.field(c.field), c))
     parts: list[str] = []
     for p in query.schema.params:
         name = _encode(p.name)
