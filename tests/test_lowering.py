@@ -36,6 +36,7 @@ from opfilter.lowering import (
     lower,
     satisfiable,
 )
+from opfilter.streams import SCHEMA as STREAMS
 from opfilter.testing import queries, rows
 
 DAY0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -162,6 +163,29 @@ def test_hand_built_query_is_validated(condition: Condition, message: str) -> No
     with pytest.raises(InvalidQuery, match=message) as e:
         Query(S, [condition])
     assert e.value.failures[0]["field"] == condition.field
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": 10**6}, {"deleted": "bogus"}, {"offset": -1}, {"limit": True},
+               {"deleted": "eq:include"}, {"limit": 0, "deleted": "gone"}],
+)
+def test_hand_built_plain_parameters_fail_as_their_query_string_does(
+    params: dict[str, int | str],
+) -> None:
+    written = sorted(params.items(), key=lambda kv: STREAMS.positions[kv[0]])
+    with pytest.raises(InvalidQuery) as parsed:
+        parse_query("&".join(f"{k}={v}" for k, v in written), STREAMS)
+    with pytest.raises(InvalidQuery) as built:
+        Query(STREAMS, (), params)
+    assert built.value.failures == parsed.value.failures
+
+
+def test_hand_built_plain_parameter_of_the_wrong_type_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="limit: '5' is a str, not a bare integer from 1 to"):
+        Query(STREAMS, (), {"limit": "5"})  # its query string `limit=5` is fine: not the value
+    with pytest.raises(InvalidQuery, match="limit: an integer of thousands of digits is out"):
+        Query(STREAMS, (), {"limit": 10**5000})
+    assert Query(STREAMS, (), {"limit": 5, "deleted": "only"}).limit == 5
 
 
 def test_condition_equality_is_type_aware() -> None:

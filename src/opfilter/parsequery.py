@@ -8,7 +8,7 @@ grammar :mod:`opfilter.parser`'s and operand typing :mod:`opfilter.schema`'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from itertools import repeat
 from typing import Any
@@ -23,7 +23,7 @@ from .schema import EnumParam, Filter, IntParam, Schema, Type
 from .suggest import list_key, look_alike, look_alike_message, operator_message
 from .values import BadValue, preview
 
-__all__ = ["parse_query"]
+__all__ = ["hand_built_failures", "parse_query"]
 
 _OPS = {op.value: op for op in Op}
 _CACHEABLE = 256  # values up to this length are memoized (polling clients repeat them)
@@ -139,6 +139,56 @@ def _problem(p: Filter | IntParam | EnumParam, text: str) -> str | None:
     return None
 
 
+def _too_long(schema: Schema, value: str) -> str | None:
+    """SPEC §3's limit on one decoded value, or ``None``."""
+    if len(value) <= schema.max_value_length:
+        return None
+    return (f"the value {_quote(preview(value))} is {len(value)} characters long; at most "
+            f"{schema.max_value_length} are allowed")
+
+
+def _written(value: object) -> str | None:
+    """``str(value)``, as the canonical writer writes it; ``None`` for an int of thousands
+    of digits, which Python refuses to write (and no parameter accepts)."""
+    try:
+        return str(value)
+    except ValueError:
+        return None
+
+
+def _plain_problem(schema: Schema, p: IntParam | EnumParam, value: object) -> str | None:
+    text = _written(value)
+    if text is None:
+        return "an integer of thousands of digits is out of range"
+    problem = _too_long(schema, text)
+    if problem is not None:
+        return problem
+    try:
+        back = _plain_value(p, text)
+    except _Failure as e:
+        return str(e)
+    if isinstance(value, type(back)) and value == back:
+        return None
+    return f"{value!r} is a {type(value).__name__}, not {p.expected}"
+
+
+def hand_built_failures(
+    schema: Schema, params: Mapping[str, object]
+) -> list[dict[str, str]]:
+    """What :func:`parse_query` would refuse in the canonical query string of a query built
+    by hand (:class:`Query`'s own check), with the parser's failure text (without fix-its,
+    which are for typed query strings): each value is written as the canonical writer
+    writes it and read back by the parser, and must read back as itself (same type,
+    equal).  ``params`` are plain parameters of ``schema``."""
+    failures: list[dict[str, str]] = []
+    for p in schema.params:
+        if not isinstance(p, Filter) and p.name in params:
+            problem = _plain_problem(schema, p, params[p.name])
+            if problem is not None:
+                failures.append({"field": p.name, "message": f"{p.name}: {problem}"})
+    return failures
+
+
 def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Query:
     """Validate a whole query for ``schema``.
 
@@ -221,11 +271,9 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
         if isinstance(value, Undecodable):
             fail(name, f"{_quote(preview(value.raw))} is not valid UTF-8 once percent-decoded")
             continue
-        if len(value) > schema.max_value_length:
-            fail(name, (
-                f"the value {_quote(preview(value))} is {len(value)} characters long; at most "
-                f"{schema.max_value_length} are allowed"
-            ))
+        too_long = _too_long(schema, value)
+        if too_long is not None:
+            fail(name, too_long)
             continue
         if isinstance(p, Filter):
             result = _filter_result(p, value)

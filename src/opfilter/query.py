@@ -52,6 +52,8 @@ class Query:
             problem = f.problem(c.op, c.operands)  # the checks parse_query makes
             if problem is not None:
                 failures.append({"field": f.name, "message": f"{f.name}: {problem}"})
+        if params:
+            failures += hand_built_failures(schema, params)
         if failures:
             raise InvalidQuery(failures)
         self._fill(schema, conds, params)
@@ -165,4 +167,7 @@ class Query:
         return f"Query({self.canonical!r})"
 
 
-from .parsequery import parse_query  # noqa: E402 - re-export; parsequery needs Query first
+from .parsequery import (  # noqa: E402 - re-export; parsequery needs Query first
+    hand_built_failures,
+    parse_query,
+)
