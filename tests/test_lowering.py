@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -23,6 +24,7 @@ from opfilter import (
     parse_query,
     to_query_string,
 )
+from opfilter.backends.querystring import format_condition
 from opfilter.lowering import (
     Bound,
     Interval,
@@ -144,25 +146,59 @@ def test_unsatisfiable_is_never_said_of_a_matching_row(
     ("condition", "message"),
     [
         (Condition("b", Op.BT, (True,)), "operator 'bt' is not allowed"),
-        (Condition("b", Op.EQ, (1,)), "not a value of a bool field"),
-        (Condition("i", Op.EQ, (True,)), "not a value of a int field"),
+        (Condition("b", Op.EQ, (1,)), "'1' at column 4 is not a boolean"),
+        (Condition("i", Op.EQ, (True,)), "'true' at column 4 is not an integer"),
         (Condition("i", Op.GT, (None,)), "null works only with"),
         (Condition("s", Op.EQ, (None,)), "s is never null"),
         (Condition("i", Op.BT, (3, 1)), "empty interval"),
         (Condition("i", Op.EQ, (2**63,)), "out of range"),
         (Condition("i", Op.EQ, ()), "exactly one operand"),
-        (Condition("d", Op.EQ, (Decimal("NaN"),)), "not a value of a decimal field"),
+        (Condition("d", Op.EQ, (Decimal("NaN"),)), "'NaN' at column 4 is not a decimal number"),
+        (Condition("d", Op.EQ, (Decimal("1E+5000"),)), "5004 characters long; at most 4096"),
         (Condition("d", Op.EQ, (Decimal("1." + "0" * 20 + "1"),)), "significant digits"),
         (Condition("s", Op.EQ, ("a\ud800",)), "lone surrogate"),
         (Condition("ts", Op.EQ, ("2024-01-01",)), "not a value of a datetime field"),
         (Condition("i", Op.EQ, ("5",)), "'5' is not a value of a int field"),
-        (Condition("ts", Op.GT, (Decimal(1),)), "not a value of a datetime field"),
+        (Condition("ts", Op.GT, (Decimal(1),)), "'1' at column 4 is not a date-time"),
+        (Condition("d", Op.EQ, (1.5,)),  # type: ignore[arg-type]  # (a float, on purpose)
+         "operand 1.5 is not a value of a decimal field"),
+        (Condition("i", Op.EQ, (10**5000,)), "thousands of digits is out of range"),
     ],
 )
 def test_hand_built_query_is_validated(condition: Condition, message: str) -> None:
     with pytest.raises(InvalidQuery, match=message) as e:
         Query(S, [condition])
     assert e.value.failures[0]["field"] == condition.field
+
+
+def test_hand_built_datetimes_in_any_zone_are_accepted() -> None:
+    new_york = ZoneInfo("America/New_York")
+    repeated = datetime(2024, 11, 3, 1, 30, tzinfo=new_york)  # 1:30 came twice that night
+    for v in (repeated, repeated.replace(fold=1), datetime(2024, 1, 1)):  # naive: UTC
+        q = Query(S, [Condition("ts", Op.EQ, (v,))])
+        assert q.conditions[0].operands == (v,)
+        assert parse_query(q.canonical, S) == q
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        Condition("d", Op.EQ, (Decimal("1E+5000"),)),
+        Condition("b", Op.IN, (True, 1)),
+        Condition("i", Op.EQ, (2**63,)),
+        Condition("i", Op.BT, (3, 1)),
+        Condition("i", Op.GT, (None,)),
+        Condition("s", Op.EQ, ("a\ud800",)),
+        Condition("d", Op.GTE, (Decimal("1." + "0" * 20 + "1"),)),
+    ],
+)
+def test_hand_built_condition_fails_as_its_query_string_does(condition: Condition) -> None:
+    written = format_condition(S.field(condition.field), condition)
+    with pytest.raises(InvalidQuery) as parsed:
+        parse_query([(condition.field, written)], S)
+    with pytest.raises(InvalidQuery) as built:
+        Query(S, [condition])
+    assert built.value.failures == parsed.value.failures
 
 
 @pytest.mark.parametrize(

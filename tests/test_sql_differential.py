@@ -361,9 +361,9 @@ def _condition(draw: st.DrawFn, candidates: dict[str, list[Value]]) -> Condition
         )
     elif op is Op.BT:
         a, b = _operand(draw, f, cands, False), _operand(draw, f, cands, False)
-        if f.problem(op, (a, b), typed=True) is not None:
+        if f.problem(op, (a, b)) is not None:
             a, b = b, a
-        if f.problem(op, (a, b), typed=True) is not None:
+        if f.problem(op, (a, b)) is not None:
             b = a  # [a, a] is never empty (a day stays a whole day)
         operands = (a, b)
     else:

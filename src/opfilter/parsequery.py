@@ -13,6 +13,7 @@ from functools import lru_cache, partial
 from itertools import repeat
 from typing import Any
 
+from .backends.querystring import format_operand
 from .errors import InvalidQuery
 from .fixit import fix_message
 from .inputs import Undecodable, pairs, raw_length, split_raw
@@ -78,7 +79,7 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
             written = text[span.start : span.end]
             return f"{_quote(written)} at column {span.column} {e}"
     operands = tuple(values)
-    problem = f.problem(op, operands, typed=True)
+    problem = f.problem(op, operands)
     if problem is not None:
         return f"{_quote(text)} {problem}" if op is Op.BT else f"{problem} in {_quote(text)}"
     return Condition(f.name, op, operands, spans)
@@ -172,20 +173,61 @@ def _plain_problem(schema: Schema, p: IntParam | EnumParam, value: object) -> st
     return f"{value!r} is a {type(value).__name__}, not {p.expected}"
 
 
+def _condition_problem(schema: Schema, f: Filter, c: Condition) -> str | None:
+    problem = f.shape_problem(c.op, len(c.operands))  # (which no query string can hold)
+    if problem is not None:
+        return problem
+    texts: list[str] = []
+    for v in c.operands:
+        try:
+            text: object = format_operand(f, v)
+        except ValueError:  # an int Python will not write (thousands of digits)
+            return "an operand of thousands of digits is out of range"
+        except TypeError:
+            text = None
+        if not isinstance(text, str):
+            return f"operand {v!r} is not a value of a {f.kind.value} field"
+        texts.append(text)
+    value = f"{c.op.value}:" + ",".join(texts)
+    problem = _too_long(schema, value)
+    if problem is not None:
+        return problem
+    back = _filter_result(f, value)
+    if isinstance(back, str):
+        return back
+    # Each operand reads back as itself: the same type, and equal — or written the same, as
+    # a datetime in another zone is (== is false between zones in a repeated DST hour) or
+    # a naive one (UTC).  An enum word holding a comma reads back as more operands.
+    for v, text, b in zip(c.operands, texts, back.operands, strict=False):
+        if not (isinstance(v, type(b)) and (v == b or format_operand(f, b) == text)):
+            return f"operand {v!r} is not a value of a {f.kind.value} field"
+    return None
+
+
 def hand_built_failures(
-    schema: Schema, params: Mapping[str, object]
+    schema: Schema, conditions: Iterable[Condition], params: Mapping[str, object]
 ) -> list[dict[str, str]]:
     """What :func:`parse_query` would refuse in the canonical query string of a query built
-    by hand (:class:`Query`'s own check), with the parser's failure text (without fix-its,
-    which are for typed query strings): each value is written as the canonical writer
-    writes it and read back by the parser, and must read back as itself (same type,
-    equal).  ``params`` are plain parameters of ``schema``."""
+    by hand (:class:`Query`'s own check), in canonical order, with the parser's failure
+    text (without fix-its, which are for typed query strings): each condition and plain
+    parameter is written as the canonical writer writes it and read back by the parser,
+    and must read back as itself (same types, equal).  Every condition is on a filter of
+    ``schema``, every ``params`` name a plain parameter of it."""
+    by_field: dict[str, list[Condition]] = {}
+    for c in conditions:
+        by_field.setdefault(c.field, []).append(c)
     failures: list[dict[str, str]] = []
+
+    def check(name: str, problem: str | None) -> None:
+        if problem is not None:
+            failures.append({"field": name, "message": f"{name}: {problem}"})
+
     for p in schema.params:
-        if not isinstance(p, Filter) and p.name in params:
-            problem = _plain_problem(schema, p, params[p.name])
-            if problem is not None:
-                failures.append({"field": p.name, "message": f"{p.name}: {problem}"})
+        if isinstance(p, Filter):
+            for c in by_field.get(p.name, ()):
+                check(p.name, _condition_problem(schema, p, c))
+        elif p.name in params:
+            check(p.name, _plain_problem(schema, p, params[p.name]))
     return failures
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeAlias
@@ -37,7 +36,6 @@ from .values import (
     INT64_MAX,
     INT64_MIN,
     BadValue,
-    decimal_digits,
     parse_date,
     parse_datetime,
     parse_decimal,
@@ -190,26 +188,13 @@ class Filter:
             return f"'{op.value}' takes exactly one operand; got {count} (use in: for a list)"
         return None
 
-    def problem(self, op: Op, operands: tuple[Value, ...], *, typed: bool = False
-                ) -> str | None:
-        """Everything that makes ``op operands`` invalid for this field, in words, or
-        ``None`` — the one validation of a condition: the operator and operand count, each
-        operand's type and range, ``null`` and ``bt``'s emptiness (the lowering's answer).
-        ``typed``: :meth:`shape_problem` passed and the operands came from :meth:`convert`,
-        which checked each of them (what the parser passes, so that neither is done twice;
-        :class:`~opfilter.query.Query` checks conditions built by hand in full)."""
-        if not typed:
-            problem = self.shape_problem(op, len(operands))
-            if problem is not None:
-                return problem
-            for v in operands:
-                if v is None:
-                    if not self.nullable:
-                        return f"null is not allowed: {self.name} is never null"
-                    continue
-                bad = _operand_problem(self, v)
-                if bad is not None:
-                    return f"operand {v!r} {bad}"
+    def problem(self, op: Op, operands: tuple[Value, ...]) -> str | None:
+        """What else makes ``op operands`` invalid for this field, in words, or ``None``,
+        once :meth:`shape_problem` passed and each operand came from :meth:`convert` (what
+        the parser does first): ``null`` with an operator other than eq, neq, in and nin,
+        and ``bt``'s emptiness (the lowering's answer).  A condition built by hand is
+        checked by writing it as the canonical string does and parsing that back
+        (:class:`~opfilter.query.Query`)."""
         if op not in NULL_OPS and None in operands:
             return f"null works only with eq, neq, in and nin, not with '{op.value}'"
         if op is _BT and between_is_empty(operands[0], operands[1], self.kind is _DATETIME):
@@ -262,42 +247,6 @@ _CONVERTERS: dict[Type, Callable[[Filter, str], Value]] = {
     Type.BOOL: _convert_bool,
     Type.ENUM: _convert_enum,
 }
-
-
-def _operand_problem(f: Filter, v: Value) -> str | None:
-    """Why the typed value ``v`` (not ``None``) is not an operand of ``f``, or ``None``."""
-    kind = f.kind
-    ok: bool
-    if kind is Type.INT:
-        ok = type(v) is int
-    elif kind is Type.DECIMAL:
-        ok = isinstance(v, Decimal) and v.is_finite()
-    elif kind is Type.DATE:
-        ok = type(v) is date
-    elif kind is Type.DATETIME:
-        ok = type(v) is date or isinstance(v, datetime)
-    elif kind is Type.BOOL:
-        ok = isinstance(v, bool)
-    else:
-        ok = isinstance(v, str)
-    if not ok:
-        return f"is not a value of a {kind.value} field"
-    if kind is Type.INT or kind is Type.DECIMAL:
-        assert isinstance(v, int | Decimal)
-        if (f.min is not None and v < f.min) or (f.max is not None and v > f.max):
-            return f"is out of range for {f.name}"
-        if (kind is Type.DECIMAL and f.max_digits is not None
-                and decimal_digits(Decimal(v)) > f.max_digits):
-            return f"has more than {f.max_digits} significant digits"
-    elif kind is Type.ENUM and v not in f.choices:
-        return f"is not one of {', '.join(f.choices)}"
-    elif kind is Type.STRING:
-        assert isinstance(v, str)
-        try:
-            _convert_string(f, v)
-        except BadValue as e:
-            return str(e)
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,7 +195,7 @@ def conditions(draw: st.DrawFn, f: Filter, *, max_items: int = 5) -> Condition:
         a, b = draw(vals), draw(vals)
 
         def empty(a: Value, b: Value) -> bool:  # the schema's own check (the lowering's)
-            return f.problem(Op.BT, (a, b), typed=True) is not None
+            return f.problem(Op.BT, (a, b)) is not None
 
         if empty(a, b):
             a, b = b, a
