@@ -14,6 +14,7 @@ from opfilter import InvalidQuery, Query, parse_query, to_query_string
 from opfilter.fixit import FIXITS
 from opfilter.streams import SCHEMA
 from opfilter.testing import queries
+from schemas import ALL_TYPES
 
 MISTAKES = cases("mistakes.txt")
 _SUGGESTION = re.compile(r" — did you mean .*\Z")
@@ -117,3 +118,16 @@ def test_a_contradiction_warning_is_never_wrong(q: Query) -> None:
 def test_a_clean_query_has_no_warnings() -> None:
     assert parse_query("project_id=in:1,2&updated_at=gte:2024-01-01&limit=5", SCHEMA).warnings \
         == []
+
+
+def test_the_quote_hint_is_given_for_text_fields_only() -> None:
+    """An unexpected space suggests quoting only where a quoted text value is one: also in
+    a look-alike's warning, which quotes that value's own failure."""
+    (w,) = parse_query([("project_ids", '"1" 2')], SCHEMA).warnings  # an int field
+    assert "unexpected space at column 4" in w["message"]
+    assert "quote a text value" not in w["message"]
+    with pytest.raises(InvalidQuery) as info:
+        parse_query([("s", '"a" b')], ALL_TYPES)
+    assert info.value.failures[0]["message"].endswith(
+        "spaces are allowed only directly around list commas (quote a text value that holds "
+        "spaces)")

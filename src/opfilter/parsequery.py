@@ -55,7 +55,7 @@ def _parse_filter_uncached(f: Filter, text: str) -> Condition | str:
             m = OPERATOR_RE.match(text)
             if m and m[0][:-1] not in _OPS:
                 return operator_message(m[0][:-1])
-            return str(e)
+            return str(e) + (QUOTE_HINT if e.space and f.kind is Type.STRING else "")
         op_name = raw.op
         texts = tuple(o.text for o in raw.operands)
         quoted = tuple(o.quoted for o in raw.operands)
@@ -324,7 +324,7 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
                 if fixed is not None:
                     failures.append({"field": name, "message": fixed})
                 else:
-                    fail(name, result if p.kind is Type.STRING else result.replace(QUOTE_HINT, ""))
+                    fail(name, result)
             else:
                 conditions.append(result)
             continue

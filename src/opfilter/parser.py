@@ -65,7 +65,13 @@ Split: TypeAlias = "tuple[str | None, tuple[str, ...], tuple[Span, ...]]"
 
 
 class SyntaxProblem(ValueError):
-    """The value does not follow the grammar; ``str()`` says where and why, in words."""
+    """The value does not follow the grammar; ``str()`` says where and why, in words.
+    ``space``: the problem is an unexpected space (a text field's caller adds
+    :data:`QUOTE_HINT`)."""
+
+    def __init__(self, message: str, *, space: bool = False) -> None:
+        super().__init__(message)
+        self.space = space
 
 
 @cache
@@ -97,7 +103,7 @@ OPERATOR_RE = re.compile(terminal_pattern("OPERATOR"))
 
 
 QUOTE_HINT = " (quote a text value that holds spaces)"
-"""The end of the unexpected-space message; dropped for fields that are not text."""
+"""What a text field adds to an unexpected-space message (:attr:`SyntaxProblem.space`)."""
 
 
 class _Callbacks:
@@ -220,7 +226,8 @@ class _Parser:
         try:
             result = self.lark.parse(text)
         except UnexpectedCharacters as e:
-            raise SyntaxProblem(_unexpected_char(text, e.pos_in_stream or 0)) from None
+            pos = e.pos_in_stream or 0
+            raise SyntaxProblem(_unexpected_char(text, pos), space=text[pos] == " ") from None
         except UnexpectedToken as e:
             raise SyntaxProblem(_unexpected_token(text, e.token)) from None
         except LarkError as e:  # pragma: no cover - every case above; keep Lark inside
@@ -238,10 +245,7 @@ def _unexpected_char(text: str, pos: int) -> str:
     prev = text[pos - 1] if pos else ""
     where = _column_quote(text, pos)
     if ch == " ":
-        return (
-            f"unexpected space {where}: spaces are allowed only directly around list "
-            f"commas{QUOTE_HINT}"
-        )
+        return f"unexpected space {where}: spaces are allowed only directly around list commas"
     if ch == '"':
         if pos == 0 or prev in ", :":
             return f"unterminated quoted operand {where}: a closing '\"' is missing"
