@@ -13,6 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .parser import OPERATOR_RE
+from .suggest import SYMBOL_OPS
+
 __all__ = ["FIXITS", "FixIt", "fix_message"]
 
 
@@ -26,18 +29,18 @@ class FixIt:
     rewrite: Callable[[str], str | None]
 
 
-_SYMBOL = re.compile(r"(>=|=>|<=|=<|!=|<>|==|>|<|!|=)(.+)\Z", re.DOTALL)
-_SYMBOL_OPS = {">=": "gte", "=>": "gte", "<=": "lte", "=<": "lte", "!=": "neq", "<>": "neq",
-               "==": "eq", "=": "eq", ">": "gt", "<": "lt", "!": "neq"}
+# the signs, longest first (so that `>=` is not read as `>`)
+_SIGNS = "|".join(re.escape(sign) for sign in sorted(SYMBOL_OPS, key=len, reverse=True))
+_SYMBOL = re.compile(rf"({_SIGNS})(.+)\Z", re.DOTALL)
 
 
 def _symbol(text: str) -> str | None:
     """``>=2024-01-01`` → ``gte:2024-01-01`` (a comparison sign glued to the value)."""
     m = _SYMBOL.match(text)
-    return None if m is None else f"{_SYMBOL_OPS[m[1]]}:{m[2]}"
+    return None if m is None else f"{SYMBOL_OPS[m[1]]}:{m[2]}"
 
 
-_BRACKETED = re.compile(r"((?:[A-Za-z][A-Za-z_]*:)?)\s*[\[(]\s*(.*?)\s*[\])]\Z", re.DOTALL)
+_BRACKETED = re.compile(rf"((?:{OPERATOR_RE.pattern})?)\s*[\[(]\s*(.*?)\s*[\])]\Z", re.DOTALL)
 
 
 def _brackets(text: str) -> str | None:
@@ -114,9 +117,8 @@ FIXITS: tuple[FixIt, ...] = (
 
 def fix_message(name: str, text: str, accepts: Callable[[str], bool]) -> str | None:
     """The fix-it message for parameter ``name`` given ``text`` (which failed), or ``None``
-    when no rule's proposal is accepted by ``accepts``."""
-    if len(text) > 256:  # long values are not typed by hand; keep failures cheap
-        return None
+    when no rule's proposal is accepted by ``accepts``.  Each proposal is parsed: the
+    caller keeps this to short values (long ones are not typed by hand)."""
     for i, rule in enumerate(FIXITS):
         fixed = rule.rewrite(text)
         if fixed is None:

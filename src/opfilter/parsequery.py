@@ -8,7 +8,7 @@ grammar :mod:`opfilter.parser`'s and operand typing :mod:`opfilter.schema`'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
 from itertools import repeat
 from typing import Any
@@ -112,6 +112,12 @@ def _plain_value(p: IntParam | EnumParam, text: str) -> int | str:
         return p.convert(text)
     except BadValue as e:
         raise _Failure(f"{_quote(text)} {e}") from None
+
+
+def _fix_message(name: str, text: str, accepts: Callable[[str], bool]) -> str | None:
+    """:func:`~opfilter.fixit.fix_message` for a value short enough to be typed by hand
+    (and memoized); long ones fail cheaply, without parsing proposals."""
+    return fix_message(name, text, accepts) if len(text) <= _CACHEABLE else None
 
 
 def _accepts(f: Filter, text: str) -> bool:
@@ -320,7 +326,7 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
         if isinstance(p, Filter):
             result = _filter_result(p, value)
             if isinstance(result, str):
-                fixed = fix_message(name, value, partial(_accepts, p))
+                fixed = _fix_message(name, value, partial(_accepts, p))
                 if fixed is not None:
                     failures.append({"field": name, "message": fixed})
                 else:
@@ -331,7 +337,7 @@ def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Qu
         try:
             params[name] = _plain_value(p, value)
         except _Failure as e:
-            fixed = fix_message(name, value, partial(_plain_accepts, p))
+            fixed = _fix_message(name, value, partial(_plain_accepts, p))
             if fixed is not None:
                 failures.append({"field": name, "message": fixed})
             else:

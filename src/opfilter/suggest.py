@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .schema import Schema
 
 __all__ = [
+    "SYMBOL_OPS",
     "LookAlike",
     "distance",
     "list_key",
@@ -62,8 +63,9 @@ _NAME_OPS = {
     "exact": "eq", "equals": "eq", "notequals": "neq", "lessthan": "lt", "greaterthan": "gt",
     "lessthanorequal": "lte", "greaterthanorequal": "gte", "range": "bt", "isnull": "isnull",
 }
-_SYMBOL_OPS = {">=": "gte", "=>": "gte", "<=": "lte", "=<": "lte", "!=": "neq", "<>": "neq",
-               ">": "gt", "<": "lt", "!": "neq", "==": "eq", "=": "eq"}
+SYMBOL_OPS = {">=": "gte", "=>": "gte", "<=": "lte", "=<": "lte", "!=": "neq", "<>": "neq",
+              ">": "gt", "<": "lt", "!": "neq", "==": "eq", "=": "eq"}
+"""Comparison signs users write for an operator (in a name here, in a value in fixit)."""
 _PIECES = re.compile(r"[^\[\].]+")
 _SYMBOLS = re.compile(r"([^<>!=]+)([<>!=]+)(.*)\Z", re.DOTALL)
 
@@ -137,7 +139,7 @@ def look_alike(name: str, value: str, values: list[str], schema: Schema) -> Look
         if known is None:
             return None
         symbols = m[2] + ("=" if m[3] == "" and not m[2].endswith("=") else "")
-        op = _SYMBOL_OPS.get(symbols) or _SYMBOL_OPS.get(m[2])
+        op = SYMBOL_OPS.get(symbols) or SYMBOL_OPS.get(m[2])
         operand = m[3] + value if m[3] else value
         return _rewrite(schema, known, op, operand, [operand])
     pieces = _PIECES.findall(name)
