@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import get_type_hints
 
 import pytest
 
 import opfilter
 from opfilter import IntParam, Limit, Query, Schema, parse_query
+from opfilter.query import QueryInput
 from opfilter.streams import SCHEMA
 
 
@@ -35,6 +37,10 @@ def test_star_import_works_without_sqlalchemy() -> None:
 def test_every_name_in_all_exists() -> None:
     for name in opfilter.__all__:
         assert getattr(opfilter, name) is not None, name
+
+
+def test_parse_query_is_annotated_with_its_input_forms() -> None:
+    assert get_type_hints(parse_query)["query"] == QueryInput
 
 
 def test_plain_parameter_accessors() -> None:

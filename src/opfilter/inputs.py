@@ -25,9 +25,10 @@ class _GetList(Protocol):
 
 
 QueryInput: TypeAlias = (
-    "str | bytes | Mapping[str, str | Iterable[str]] | _MultiItems | _GetList"
-    " | Iterable[tuple[str, str]]"
+    str | bytes | Mapping[str, str | Iterable[str]] | _MultiItems | _GetList
+    | Iterable[tuple[str, str]]
 )
+"""What :func:`~opfilter.parse_query` takes (SPEC §3's input forms)."""
 
 
 class Undecodable:

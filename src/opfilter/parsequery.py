@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
 from itertools import repeat
-from typing import Any
 
 from .backends.querystring import format_operand
 from .errors import InvalidQuery
 from .fixit import fix_message
-from .inputs import Undecodable, pairs, raw_length, split_raw
+from .inputs import QueryInput, Undecodable, pairs, raw_length, split_raw
 from .nodes import Condition, Op
 from .parser import OPERATOR_RE, QUOTE_HINT, SyntaxProblem, parse_value, split_unquoted
 from .query import Query
@@ -237,7 +236,7 @@ def hand_built_failures(
     return failures
 
 
-def parse_query(query: Any, schema: Schema, *, strict: bool | None = None) -> Query:
+def parse_query(query: QueryInput, schema: Schema, *, strict: bool | None = None) -> Query:
     """Validate a whole query for ``schema``.
 
     ``query`` is a raw query string (``str`` or ``bytes``; a leading ``?`` is stripped,
