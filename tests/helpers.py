@@ -1,7 +1,10 @@
-"""Loading the one-case-per-line fixture files in tests/fixtures/."""
+"""Loading the one-case-per-line fixture files in tests/fixtures/, and helpers shared by
+several test modules."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +37,16 @@ def cases(name: str) -> list[Any]:
         raw = left.strip(" ") if left.strip() else ""
         out.append(pytest.param(raw, right, id=left or "<empty>"))
     return out
+
+
+def run_python(code: str) -> list[str]:
+    """The lines ``code`` prints when run in a fresh interpreter (which must succeed; its
+    stderr is the failure message): for what only a new process shows, such as which
+    modules an import pulls in."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
 
 
 # -- framework integrations (SPEC §9) ------------------------------------------------------

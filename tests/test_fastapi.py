@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from typing import Annotated
 
 import httpx
@@ -19,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from helpers import EMBED_QUERIES, reference_answer
+from helpers import EMBED_QUERIES, reference_answer, run_python
 from opfilter import Query, to_query_string
 from opfilter.errors import CONTENT_TYPE
 from opfilter.fastapi import Filters, install
@@ -141,8 +139,6 @@ print(json.dumps([[r.status_code, r.text] for r in (client.get("/items?" + q)
 def test_starlette_needs_no_fastapi() -> None:
     """SPEC §9: install() and Filters serve Starlette too; with FastAPI missing they work
     (install used to register its handler, then fail importing FastAPI)."""
-    out = subprocess.run([sys.executable, "-c", _STARLETTE_ALONE], capture_output=True,
-                         text=True, check=False)
-    assert out.returncode == 0, out.stderr[-2000:]
+    (out,) = run_python(_STARLETTE_ALONE)
     status, body = reference_answer("limit=0")
-    assert json.loads(out.stdout) == [[200, "limit=7"], [status, body.decode()]]
+    assert json.loads(out) == [[200, "limit=7"], [status, body.decode()]]

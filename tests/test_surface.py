@@ -1,37 +1,42 @@
-"""The public surface: star-imports without optional extras, and the plain-parameter
-accessors on schemas whose parameters have other names."""
+"""The public surface: star-imports without an optional extra, parse_query's annotation,
+and the plain-parameter accessors on schemas whose parameters have other names."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import get_type_hints
 
 import pytest
 
 import opfilter
+from helpers import run_python
 from opfilter import IntParam, Limit, Query, Schema, parse_query
 from opfilter.query import QueryInput
 from opfilter.streams import SCHEMA
 
 
-def test_star_import_works_without_sqlalchemy() -> None:
-    code = (
+@pytest.mark.parametrize(("extra", "call", "message"), [
+    ("sqlalchemy", "to_sqlalchemy(q, None)",
+     "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'"),
+    ("polars", "to_polars(q)", "to_polars needs Polars: pip install 'opfilter[polars]'"),
+    ("pyspark", "to_spark(q)", "to_spark needs PySpark: pip install 'opfilter[spark]'"),
+])
+def test_star_import_works_without_an_extra(extra: str, call: str, message: str) -> None:
+    """Without ``extra`` the rest works and its verb names the extra to install (that no
+    import pulls an extra in is tests/test_lazy_frameworks.py's)."""
+    out = run_python(
         "import sys\n"
-        "sys.modules['sqlalchemy'] = None  # as if it were not installed\n"
+        f"sys.modules[{extra!r}] = None  # as if it were not installed\n"
         "from opfilter import *\n"
         "from opfilter.streams import SCHEMA\n"
         "q = parse_query('project_id=1', SCHEMA)\n"
         "print(to_sql(q, 'sqlite')[0])\n"
+        "print(to_predicate(q)({'project_id': 1}))\n"
         "try:\n"
-        "    to_sqlalchemy(q, None)\n"
+        f"    {call}\n"
         "except ModuleNotFoundError as e:\n"
         "    print(e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ['"project_id" = ? AND "deleted_at" IS NULL',
-                   "to_sqlalchemy needs SQLAlchemy: pip install 'opfilter[sqlalchemy]'"]
+    assert out == ['"project_id" = ? AND "deleted_at" IS NULL', "True", message]
 
 
 def test_every_name_in_all_exists() -> None:
@@ -57,27 +62,3 @@ def test_plain_parameter_accessors() -> None:
     with pytest.raises(KeyError, match="'limit' is not a plain parameter"):
         q2.param("limit")
     assert Query(other).param("size") == 100
-
-
-def test_polars_and_spark_are_imported_only_when_called() -> None:
-    code = (
-        "import sys\n"
-        "import opfilter\n"
-        "from opfilter import *\n"
-        "from opfilter.streams import SCHEMA\n"
-        "print(sorted(m for m in ('polars', 'pyspark') if m in sys.modules))\n"
-        "sys.modules['polars'] = None  # as if they were not installed\n"
-        "sys.modules['pyspark'] = None\n"
-        "q = parse_query('project_id=1', SCHEMA)\n"
-        "print(to_predicate(q)({'project_id': 1}))\n"
-        "for verb in (to_polars, to_spark):\n"
-        "    try:\n"
-        "        verb(q)\n"
-        "    except ModuleNotFoundError as e:\n"
-        "        print(e)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    assert out == ["[]", "True",
-                   "to_polars needs Polars: pip install 'opfilter[polars]'",
-                   "to_spark needs PySpark: pip install 'opfilter[spark]'"]
