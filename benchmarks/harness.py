@@ -5,11 +5,14 @@ per-call times and of per-round ratios."""
 from __future__ import annotations
 
 import cProfile
+import functools
 import gc
 import io
 import pstats
+import random
 import statistics
 import time
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,24 +134,61 @@ def profile_table(
     return lines
 
 
+def _copied(code: types.CodeType) -> types.CodeType:
+    consts = tuple(_copied(c) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    return code.replace(co_consts=consts)  # a new code object: its bytecode lies elsewhere
+
+
+def relocated(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with fresh copies of its code objects (nested ones too, such as a
+    comprehension's): the same bytecode at another address.  Where a loop's bytecode
+    happens to lie changes its speed by several per cent (identical code has measured
+    1.07–1.10x itself for a whole run); copying the code every round samples that
+    lottery instead of drawing once.  ``functools.partial`` is looked through."""
+    if isinstance(fn, functools.partial):
+        return functools.partial(relocated(fn.func), *fn.args, **fn.keywords)
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    copy = types.FunctionType(_copied(fn.__code__), fn.__globals__, fn.__name__,
+                              fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    return copy
+
+
 def shuffled_rounds(contenders: dict[str, Callable[[], object]], rounds: int,
-                    seed: int = 20240615) -> dict[str, list[float]]:
+                    seed: int = 20240615, *, relocate: bool = False) -> dict[str, list[float]]:
     """Seconds per run of each whole-job contender, one entry per round.  Every round runs
     the contenders in an order shuffled by a seeded generator — so none of them always
     follows the same one (a long Python loop leaves the caches, the allocator and Polars'
     threads cold for whatever runs next) — and each timed run is preceded by an untimed
-    run of the same contender: what is measured is its steady state."""
-    import random
+    run of the same contender: what is measured is its steady state.  With ``relocate``
+    each round times fresh copies of the contenders' code (``relocated``)."""
+    return shuffled_cases({"": contenders}, rounds, seed, relocate=relocate)[""]
 
+
+def shuffled_cases(cases: dict[str, dict[str, Callable[[], object]]], rounds: int,
+                   seed: int = 20240615, *,
+                   relocate: bool = False) -> dict[str, dict[str, list[float]]]:
+    """``shuffled_rounds`` over several cases at once: every round visits every case, in
+    a shuffled order, and runs its contenders as ``shuffled_rounds`` does.  A case's
+    rounds are thus spread over the whole run, so a slow spell of the shared host (they
+    last seconds here) falls on every case a little rather than on one case's rounds."""
     rng = random.Random(seed)
-    order = list(contenders)
-    times: dict[str, list[float]] = {name: [] for name in order}
+    times: dict[str, dict[str, list[float]]] = {
+        case: {name: [] for name in contenders} for case, contenders in cases.items()}
+    case_order = list(cases)
+    orders = {case: list(contenders) for case, contenders in cases.items()}
     for _ in range(rounds):
-        rng.shuffle(order)
-        for name in order:
-            fn = contenders[name]
-            fn()
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+        rng.shuffle(case_order)
+        for case in case_order:
+            order = orders[case]
+            rng.shuffle(order)
+            for name in order:
+                fn = cases[case][name]
+                if relocate:
+                    fn = relocated(fn)
+                fn()
+                start = time.perf_counter()
+                fn()
+                times[case][name].append(time.perf_counter() - start)
     return times
