@@ -542,6 +542,13 @@ def test_source_is_readable_and_holds_no_value() -> None:
     fast = pred.source.split("def predicate(row):")[1].split("\n\n")[0]
     assert re.search(r"\b_a\d+ <= row\['i'\]", fast), fast  # the bound is a name
     assert "def predicate(row):" in pred.source and "def select(rows):" in pred.source
+    # select's comprehension has one condition a line, as a person writes a long one
+    # (CPython then jumps as it does for the hand-written form: see _stacked)
+    comprehension = pred.source.split("return [row for row in rows if ")[1]
+    comprehension = comprehension.split("except _MISS")[0].rstrip()
+    lines = comprehension.splitlines()
+    assert len(lines) == 3 and all(line.lstrip().startswith("and ") for line in lines[1:])
+    assert len({len(line) - len(line.lstrip()) for line in lines[1:]}) == 1  # aligned
     assert pred({"s": payload, "i": 5, "ts": datetime(2023, 1, 1)})
     assert not pred({"s": "y", "i": 5, "ts": datetime(2023, 1, 1)})
 
