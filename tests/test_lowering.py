@@ -23,6 +23,7 @@ from opfilter import (
     Schema,
     parse_query,
     to_query_string,
+    to_sql,
 )
 from opfilter.backends.querystring import format_condition
 from opfilter.lowering import (
@@ -171,13 +172,26 @@ def test_hand_built_query_is_validated(condition: Condition, message: str) -> No
     assert e.value.failures[0]["field"] == condition.field
 
 
-def test_hand_built_datetimes_in_any_zone_are_accepted() -> None:
+def test_hand_built_datetimes_in_any_zone_are_kept_as_utc_instants() -> None:
+    """A hand-built datetime is stored as its UTC instant (a naive one taken as UTC), as
+    parse_query reads the canonical string: in a zone's repeated hour == and hash() are
+    not instants (PEP 495: 1:30 and 1:30 fold=1 in New York are "equal", and neither
+    equals its own instant in UTC), so a memo keyed by operands served one for the other."""
     new_york = ZoneInfo("America/New_York")
     repeated = datetime(2024, 11, 3, 1, 30, tzinfo=new_york)  # 1:30 came twice that night
-    for v in (repeated, repeated.replace(fold=1), datetime(2024, 1, 1)):  # naive: UTC
+    cases = [(repeated, datetime(2024, 11, 3, 5, 30, tzinfo=UTC)),
+             (repeated.replace(fold=1), datetime(2024, 11, 3, 6, 30, tzinfo=UTC)),
+             (datetime(2024, 1, 1), datetime(2024, 1, 1, tzinfo=UTC))]  # naive: UTC
+    for v, instant in cases:
         q = Query(S, [Condition("ts", Op.EQ, (v,))])
-        assert q.conditions[0].operands == (v,)
-        assert parse_query(q.canonical, S) == q
+        (stored,) = q.conditions[0].operands
+        assert stored == instant and stored.tzinfo is UTC
+        back = parse_query(q.canonical, S)
+        assert back == q and back.conditions == q.conditions
+    # the SQL memo keys on operands: fold=1 after fold=0 must not get fold=0's fragment
+    for v, instant in cases[:2]:
+        _, params = to_sql(Query(S, [Condition("ts", Op.EQ, (v,))]), dialect="sqlite")
+        assert params == [instant.strftime("%Y-%m-%d %H:%M:%S.%f")]
 
 
 @pytest.mark.parametrize(

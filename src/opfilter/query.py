@@ -7,12 +7,14 @@ re-exported here, so ``opfilter.query.parse_query`` keeps working.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .errors import InvalidQuery
 from .inputs import QueryInput
 from .nodes import Condition
+from .values import to_utc
 
 if TYPE_CHECKING:
     from .schema import Schema
@@ -23,7 +25,9 @@ __all__ = ["Query", "QueryInput", "parse_query"]
 class Query:
     """A validated query: filter conditions (in parameter order) and plain parameters
     (defaults filled in).  Immutable.  Two queries are equal exactly when their canonical
-    query strings are equal."""
+    query strings are equal.  Built by hand, it keeps each datetime operand as its UTC
+    instant (a naive one taken as UTC), as :func:`parse_query` reads its canonical
+    string."""
 
     __slots__ = ("_canonical", "_ignored", "conditions", "params", "schema")
 
@@ -51,7 +55,7 @@ class Query:
         failures = hand_built_failures(schema, conds, params or {})
         if failures:
             raise InvalidQuery(failures)
-        self._fill(schema, conds, params)
+        self._fill(schema, map(_utc_operands, conds), params)
 
     def _fill(
         self,
@@ -160,6 +164,18 @@ class Query:
 
     def __repr__(self) -> str:
         return f"Query({self.canonical!r})"
+
+
+def _utc_operands(c: Condition) -> Condition:
+    """``c`` with each datetime operand as its UTC instant, a naive one taken as UTC —
+    what :func:`parse_query` reads back from the canonical string.  In a zone's repeated
+    hour ``==`` and ``hash()`` are not about instants (PEP 495: New York's 1:30 and 1:30
+    ``fold=1`` are "equal", neither equals its instant in UTC), and the backends' memos
+    key on operands."""
+    if all(not isinstance(v, datetime) or v.tzinfo is UTC for v in c.operands):
+        return c
+    return Condition(c.field, c.op, tuple(to_utc(v) if isinstance(v, datetime) else v
+                                          for v in c.operands))
 
 
 # parse_query is re-exported; parsequery needs Query first
