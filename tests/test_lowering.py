@@ -185,7 +185,7 @@ def test_hand_built_datetimes_in_any_zone_are_kept_as_utc_instants() -> None:
     for v, instant in cases:
         q = Query(S, [Condition("ts", Op.EQ, (v,))])
         (stored,) = q.conditions[0].operands
-        assert stored == instant and stored.tzinfo is UTC
+        assert isinstance(stored, datetime) and stored == instant and stored.tzinfo is UTC
         back = parse_query(q.canonical, S)
         assert back == q and back.conditions == q.conditions
     # the SQL memo keys on operands: fold=1 after fold=0 must not get fold=0's fragment
