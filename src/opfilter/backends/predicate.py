@@ -329,6 +329,8 @@ def _expression(w: _Writer, conds: list[Condition], reads: Sequence[str], exact:
 
 
 def _flat(expr: str) -> str:
+    """The conditions on one line (no operand or field name holds a newline: both are
+    bound names when they are not plain identifiers)."""
     return expr.replace("\n", " ")
 
 
