@@ -261,7 +261,7 @@ def main() -> None:
             "column: no callable meets 1.25× of the inlined form). `select` is judged "
             "with an explicit `access`: with `auto` each row's class is tested in the "
             "comprehension, so that a list mixing dicts and objects is read row by row "
-            "(about 10% a row). Ratios are medians of "
+            "(10–17% a row). Ratios are medians of "
             "per-round ratios. Every round visits the six cases and their contenders in a "
             "seeded shuffled order, each timed run after an untimed one, on fresh copies of "
             "the contenders' code (`harness.shuffled_cases`, `relocated`): on this shared "
