@@ -232,7 +232,7 @@ class _SlotWriter(_Writer):
 
     def __init__(self, plan: _Plan) -> None:
         super().__init__()
-        self._set_slot: dict[tuple[tuple[Slot, ...], bool], int] = {
+        self._set_slot: dict[tuple[tuple[Any, ...], bool], int] = {
             (points, null): s for points, null, s in plan.sets}
         self.slots: dict[str, int] = {}
         self.names: dict[str, str] = {}
@@ -247,7 +247,7 @@ class _SlotWriter(_Writer):
         return self._bind("v", slot)
 
     def point_set(self, m: Member | NotMember) -> str:
-        return self._bind("p", self._set_slot[m.points, m.null])  # type: ignore[index]
+        return self._bind("p", self._set_slot[m.points, m.null])
 
     def end(self, prefix: str, value: Any) -> str:
         slot, naive = value  # a Slot
