@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -588,12 +588,13 @@ def test_a_bad_row_value_raises_a_clear_type_error() -> None:
 
 
 def test_same_shape_queries_share_compiled_code() -> None:
-    from opfilter.backends.predicate import _compiled
+    from opfilter.backends.predicate import _shape
 
     a = to_predicate(parse_query("project_id=in:1,2&updated_at=gt:2024-01-01", SCHEMA))
-    before = _compiled.cache_info().hits
+    before = _shape.cache_info().hits
     b = to_predicate(parse_query("project_id=in:7,8&updated_at=gt:2020-05-01", SCHEMA))
-    assert a.source == b.source and _compiled.cache_info().hits == before + 1
+    assert a.source == b.source and _shape.cache_info().hits == before + 1
+    assert cast(Any, a).__code__ is cast(Any, b).__code__  # one code object
     row = {"project_id": 7, "updated_at": datetime(2021, 1, 1, tzinfo=UTC), "deleted_at": None}
     assert b(row) and not a(row)
 

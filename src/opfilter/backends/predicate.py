@@ -25,7 +25,7 @@ The rules that make generating code safe (STYLE item 12):
   that are not keywords (``row['updated_at']``, ``row.updated_at``); any other name is
   read through a bound name (``row[_k0]``, ``_getattr(row, _k0)``).
 * The namespace has no builtins; everything the code calls is bound explicitly.
-* One function, :func:`_generate`, writes every source; the text is kept as
+* One function, :func:`_source`, writes every source; the text is kept as
   ``pred.source`` so it can be read and tested.
 
 Two versions of each condition are generated:
@@ -55,17 +55,38 @@ every row the running variant cannot decide goes — to the one that fits the ro
 decided.  Every variant is correct for every row, so the switch needs no lock.
 Ranges on one field are intersected first (:func:`_merged`): ``gte`` and ``lt`` become
 one chained comparison.
+
+Writing the source is most of the cost of compiling (~70 µs), and a polling client sends
+one shape with new values (``updated_at=gte:<now>``).  So the source is written from a
+*plan* (:func:`_planned`): the merged conditions with every value replaced by a slot
+number — which operands are equal, and so share a name, is part of the plan — and
+memoized per plan (:func:`_shape`).  A query of a plan seen before only binds its own
+values to the names, by slot.  The writer is given the plan and nothing else, so the memo
+cannot serve a source that the values would change; :func:`_generate` writes from the
+values (as for an ``access`` function, never memoized), and the tests hold the two to the
+same text and names.
 """
 
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol, assert_never, cast
+from types import CodeType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, assert_never, cast
 
-from ..lowering import Bound, Interval, Meaning, Member, Never, NotMember, Within, lower
+from ..lowering import (
+    Bound,
+    Interval,
+    Meaning,
+    Member,
+    Never,
+    NotMember,
+    Within,
+    lower_condition,
+)
 from ..schema import Type
 
 if TYPE_CHECKING:
@@ -126,35 +147,116 @@ def _safe_name(name: str) -> bool:
 
 
 # -- the one code generator ----------------------------------------------------------------
+#
+# It renders *ordered* conditions (:func:`_ordered`) and never looks at an operand:
+# it hands each to the writer, which names it.  So the same functions write the source
+# from the values (_ValueWriter) and from a plan that holds none (_SlotWriter).
 
 
-class _Writer:
-    """Collects the namespace (bound values) while rendering conditions to source."""
+class _Writer(ABC):
+    """Names the operands while conditions are rendered to source.  An operand gets a new
+    name (``_v0``, ``_p1``, ``_a2`` …, numbered in order of first use) unless the writer
+    counts it the same as one named before under the same prefix: the fast and the exact
+    code share their operands.  What counts as the same, and what a name stands for, is
+    the subclass's: a value (:class:`_ValueWriter`) or a slot of a plan
+    (:class:`_SlotWriter`)."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {}
         self.bound: list[str] = []
-        self._seen: dict[tuple[str, type, Any], str] = {}
+        self._names: dict[tuple[str, Hashable], str] = {}
         self.naive = False
-        """Whether range bounds on datetimes are written for naive row values (UTC)."""
+        """Whether range bounds are written for naive row values (see :meth:`end`)."""
         self.reads: dict[tuple[str, Type, str, bool], str] = {}
 
-    def bound_value(self, prefix: str, value: Any) -> str:
-        """:meth:`bind` for a range bound: a datetime as naive UTC in a naive variant."""
-        if self.naive and isinstance(value, datetime):
-            value = value.replace(tzinfo=None)  # the lowering's datetimes are UTC
-        return self.bind(prefix, value)
-
-    def bind(self, prefix: str, value: Any) -> str:
-        """A new name for ``value`` (the same name for an equal value of the same type:
-        the fast and the exact code share their operands)."""
-        key = (prefix, type(value), value)
-        name = self._seen.get(key)
+    def _name(self, prefix: str, same: Hashable) -> str:
+        name = self._names.get((prefix, same))
         if name is None:
-            name = self._seen[key] = f"_{prefix}{len(self.bound)}"
+            name = self._names[prefix, same] = f"_{prefix}{len(self.bound)}"
             self.bound.append(name)
-            self.namespace[name] = value
         return name
+
+    @abstractmethod
+    def point(self, point: Any) -> str:
+        """The name of one point (``x == _v0``)."""
+
+    @abstractmethod
+    def point_set(self, m: Member | NotMember) -> str:
+        """The name of ``m``'s points as a set, ``None`` in it when NULL is listed
+        (``x in _p0``)."""
+
+    @abstractmethod
+    def end(self, prefix: str, value: Any) -> str:
+        """The name of a range bound (``_a0 <= x``); while :attr:`naive`, of its copy for
+        naive row values (:func:`_naive_copy`)."""
+
+    @abstractmethod
+    def key(self, name: str) -> str:
+        """The name of a field name that may not be written into source (``row[_k0]``)."""
+
+
+class _ValueWriter(_Writer):
+    """Writes from the values themselves: equal operands of one type share a name, and
+    ``namespace`` binds each name to the first of them.  This is how every source was
+    written before plans; :func:`_generate` keeps it for an ``access`` function (never
+    memoized) and as the reference that plans are tested against."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.namespace: dict[str, Any] = {}
+
+    def _bind(self, prefix: str, value: Any) -> str:
+        name = self._name(prefix, (type(value), value))
+        self.namespace.setdefault(name, value)
+        return name
+
+    def point(self, point: Any) -> str:
+        return self._bind("v", point)
+
+    def point_set(self, m: Member | NotMember) -> str:
+        return self._bind("p", _points(m.points, m.null))
+
+    def end(self, prefix: str, value: Any) -> str:
+        return self._bind(prefix, _naive_copy(value) if self.naive else value)
+
+    def key(self, name: str) -> str:
+        return self._bind("k", name)
+
+
+class _SlotWriter(_Writer):
+    """Writes from a :class:`_Plan`, whose operands are slot numbers, so what it writes
+    cannot depend on anything but the plan.  Two slots hold values the
+    :class:`_ValueWriter` would count the same only if they are one slot, so the names
+    come out as from the values.  ``slots``: the slot each name reads from a query's
+    values; ``names``: the odd field names (part of the plan, so the same for every query
+    of it)."""
+
+    def __init__(self, plan: _Plan) -> None:
+        super().__init__()
+        self._set_slot: dict[tuple[tuple[Any, ...], bool], int] = {
+            (points, null): s for points, null, s in plan.sets}
+        self.slots: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+
+    def _bind(self, prefix: str, slot: int) -> str:
+        name = self._name(prefix, slot)
+        self.slots.setdefault(name, slot)
+        return name
+
+    def point(self, point: Any) -> str:
+        slot, _ = point  # a Slot
+        return self._bind("v", slot)
+
+    def point_set(self, m: Member | NotMember) -> str:
+        return self._bind("p", self._set_slot[m.points, m.null])
+
+    def end(self, prefix: str, value: Any) -> str:
+        slot, naive = value  # a Slot
+        return self._bind(prefix, naive if self.naive else slot)
+
+    def key(self, name: str) -> str:
+        bound = self._name("k", name)
+        self.names[bound] = name
+        return bound
 
 
 class _Field:
@@ -184,27 +286,11 @@ def _interval(w: _Writer, x: Callable[[], str], i: Interval) -> str:
         return f"{x()} is not None"
     text = ""
     if lo is not None:
-        text = f"{w.bound_value('a', lo.value)} {'<=' if lo.inclusive else '<'} "
+        text = f"{w.end('a', lo.value)} {'<=' if lo.inclusive else '<'} "
     text += x()
     if hi is not None:
-        text += f" {'<=' if hi.inclusive else '<'} {w.bound_value('b', hi.value)}"
+        text += f" {'<=' if hi.inclusive else '<'} {w.end('b', hi.value)}"
     return text
-
-
-def _points(values: Iterable[Any], null: bool) -> frozenset[Any]:
-    """A point set, plus ``None`` when NULL is listed."""
-    return frozenset([*values, None] if null else values)
-
-
-def _instants(meaning: Meaning) -> Meaning:
-    """On a datetime field, points as one-instant intervals ``a <= x <= a``: an ordering
-    comparison takes a naive value as UTC through the naive variant, and is right for an
-    aware value in any zone — ``==`` between zones is always false in a repeated DST hour
-    (PEP 495), so a point set would miss such a row."""
-    if isinstance(meaning, Member | NotMember) and meaning.points:
-        instants = tuple(Interval(Bound(p, True), Bound(p, True)) for p in meaning.points)
-        return type(meaning)((), instants + meaning.intervals, meaning.null)
-    return meaning
 
 
 def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, guard: bool) -> str:
@@ -213,9 +299,9 @@ def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, guard: bool
     ``TypeError`` and the row is decided by the exact code)."""
     parts: list[str] = []
     if len(m.points) == 1 and not m.null:
-        parts.append(f"{x()} == {w.bind('v', m.points[0])}")
+        parts.append(f"{x()} == {w.point(m.points[0])}")
     elif m.points:
-        parts.append(f"{x()} in {w.bind('p', _points(m.points, m.null))}")
+        parts.append(f"{x()} in {w.point_set(m)}")
     elif m.null:
         parts.append(f"{x()} is None")
     ranges = [_interval(w, x, i) for i in m.intervals]
@@ -229,11 +315,8 @@ def _member(w: _Writer, x: Callable[[], str], m: Member | NotMember, guard: bool
     return " or ".join(parts)
 
 
-def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bool,
-               guard: bool) -> str:
-    """One lowered condition → a Python boolean expression over the field read by ``x``."""
-    if datetimes:
-        meaning = _instants(meaning)
+def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, guard: bool) -> str:
+    """One ordered condition → a Python boolean expression over the field read by ``x``."""
     match meaning:
         case Member():
             return _member(w, x, meaning, guard)
@@ -241,9 +324,9 @@ def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bo
             if not intervals and not points:
                 return f"{x()} is not None" if null else "True"
             if not intervals and len(points) == 1 and not null:
-                return f"{x()} != {w.bind('v', points[0])}"
+                return f"{x()} != {w.point(points[0])}"
             if not intervals:
-                return f"{x()} not in {w.bind('p', _points(points, null))}"
+                return f"{x()} not in {w.point_set(meaning)}"
             return f"not ({_member(w, x, meaning, guard)})"
         case Within(interval=interval):
             test = _interval(w, x, interval)
@@ -252,21 +335,6 @@ def _condition(w: _Writer, x: Callable[[], str], meaning: Meaning, datetimes: bo
             return test
         case Never():
             return "False"
-        case _:  # pragma: no cover
-            assert_never(meaning)
-
-
-def _rank(meaning: Meaning) -> int:
-    """Order of evaluation: what most likely fails first (and costs least)."""
-    match meaning:
-        case Never():
-            return 0
-        case Member(points=points):
-            return 1 if points else 3
-        case Within():
-            return 2
-        case NotMember():
-            return 4
         case _:  # pragma: no cover
             assert_never(meaning)
 
@@ -284,7 +352,7 @@ def _read(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
 
 
 def _read_text(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str:
-    key = repr(name) if _safe_name(name) else w.bind("k", name)
+    key = repr(name) if _safe_name(name) else w.key(name)
     if read == "fetch":
         text = f"_fetch(row, {key})"
     elif exact:
@@ -296,7 +364,7 @@ def _read_text(w: _Writer, name: str, kind: Type, read: str, exact: bool) -> str
     return f"_utc({text})" if exact and kind is Type.DATETIME else text
 
 
-def _expression(w: _Writer, conds: list[Condition], reads: Sequence[str], exact: bool,
+def _expression(w: _Writer, conds: Sequence[Condition], reads: Sequence[str], exact: bool,
                 naive: bool = False) -> dict[str, str]:
     """The ``and`` of all conditions, for each way of reading a field in ``reads``:
     "item" (``row[...]``), "attr" (``row.x``) or "fetch" (``_fetch(row, name)``) — the
@@ -314,7 +382,7 @@ def _expression(w: _Writer, conds: list[Condition], reads: Sequence[str], exact:
             f = fields[name] = _Field(len(fields), name, kind)
         # each condition renders its field's uses through `f`; finish() below turns the
         # first use in the whole chain into the assignment
-        parts.append(_condition(w, f, meaning, kind is Type.DATETIME, exact or nullable))
+        parts.append(_condition(w, f, meaning, exact or nullable))
     w.naive = False
     if not parts:
         return dict.fromkeys(reads, "True")
@@ -341,25 +409,6 @@ def _stacked(expr: str, indent: int) -> str:
     jump measured 0.88-0.95x the hand-written comprehension in its quiet spells but
     1.07-1.17x in its slow ones; stacked, it tracks the hand-written form (0.94-1.06x)."""
     return expr.replace("\n", "\n" + " " * indent)
-
-
-def _merged(conds: Sequence[Condition]) -> list[Condition]:
-    """The conditions with every field's ranges (``Within``) intersected into one, so
-    ``gte`` and ``lt`` on a field become one chained comparison ``a <= x < b`` — what a
-    person writes, and one read of the field."""
-    out: list[Condition] = []
-    at: dict[str, int] = {}
-    for name, kind, nullable, meaning in conds:
-        i = at.get(name)
-        if isinstance(meaning, Within):
-            if i is not None:
-                old = out[i][3]
-                assert isinstance(old, Within)
-                out[i] = (name, kind, nullable, Within(old.interval.intersect(meaning.interval)))
-                continue
-            at[name] = len(out)
-        out.append((name, kind, nullable, meaning))
-    return out
 
 
 def _ranged_datetime(conds: Sequence[Condition]) -> str | None:
@@ -403,9 +452,10 @@ def _switch(variants: str, probe: str | None) -> list[str]:
             "        predicate.__code__ = code"]
 
 
-def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, Any]]:
+def _source(w: _Writer, conds: Sequence[Condition], access: str) -> str:
     """The module source defining ``_exact``, ``predicate`` (and the variants its code is
-    switched between) and ``select``, and the namespace holding every value it names.
+    switched between) and ``select``, for ordered conditions, naming operands through
+    ``w``.
 
     The fast code comes in an aware and, when a datetime field has range bounds, a naive
     variant (bounds as naive UTC: a naive row value cannot be ordered against an aware
@@ -415,11 +465,9 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
     decides a row its fast code cannot exactly, and the others fast).  ``auto``'s
     comprehensions read rows of the first row's class on the fast path and any other row
     through the predicate, whose variants test every row's class."""
-    w = _Writer()
-    conds = sorted(_merged(conds), key=lambda c: _rank(c[3]))
     if access == "fetch":
         test = _expression(w, conds, ["fetch"], True)["fetch"]
-        return _finish(w, access, [
+        return _text(w, access, [
             "def predicate(row):", f"    return {_flat(test)}", "",
             "def select(rows):", "    return [row for row in rows if predicate(row)]"])
     modes = {"mapping": ["item"], "attribute": ["attr"], "auto": ["item", "attr"]}[access]
@@ -506,7 +554,7 @@ def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, A
         names_all = ", ".join(w.bound)
         body = [f"def _select_over({names_all}):", *("    " + line for line in body),
                 "    return select", "", f"select = _select_over({names_all})"]
-    return _finish(w, access, lines + body)
+    return _text(w, access, lines + body)
 
 
 def _naive(v: Any) -> bool:
@@ -514,19 +562,247 @@ def _naive(v: Any) -> bool:
     return isinstance(v, datetime) and v.tzinfo is None
 
 
-def _finish(w: _Writer, access: str, lines: list[str]) -> tuple[str, dict[str, Any]]:
-    w.namespace.update({
-        "__builtins__": {}, "_MISS": (LookupError, AttributeError, TypeError),
-        "_type": type, "_list": list, "_keyed": keyed, "_naive": _naive,
-        "_getattr": getattr, "_item": _item, "_utc": _utc, "_KI": dict, "_KA": None,
-    })
+def _text(w: _Writer, access: str, lines: list[str]) -> str:
     header = (f"# opfilter predicate ({access}); operands and odd field names are bound "
               f"names: {', '.join(w.bound) or 'none'}")
-    return header + "\n\n" + "\n".join(lines), w.namespace
+    return header + "\n\n" + "\n".join(lines)
+
+
+# -- what the source depends on: the conditions merged and ordered, and plans --------------
+#
+# The source is written from the lowered conditions with ranges on one field intersected
+# (_merged: it compares values), in order of evaluation and with points on datetime fields
+# as instants (_ordered: it looks at the structure only).  A plan (_Plan) is the merged
+# conditions with every value replaced by a slot number: it is the key of the shape memo,
+# and the writer is given nothing else.
+
+
+def _merged(conds: Sequence[Condition]) -> list[Condition]:
+    """The conditions with every field's ranges (``Within``) intersected into one, so
+    ``gte`` and ``lt`` on a field become one chained comparison ``a <= x < b`` — what a
+    person writes, and one read of the field."""
+    out: list[Condition] = []
+    at: dict[str, int] = {}
+    for name, kind, nullable, meaning in conds:
+        i = at.get(name)
+        if isinstance(meaning, Within):
+            if i is not None:
+                old = out[i][3]
+                assert isinstance(old, Within)
+                out[i] = (name, kind, nullable, Within(old.interval.intersect(meaning.interval)))
+                continue
+            at[name] = len(out)
+        out.append((name, kind, nullable, meaning))
+    return out
+
+
+def _rank(meaning: Meaning) -> int:
+    """Order of evaluation: what most likely fails first (and costs least)."""
+    match meaning:
+        case Never():
+            return 0
+        case Member(points=points):
+            return 1 if points else 3
+        case Within():
+            return 2
+        case NotMember():
+            return 4
+        case _:  # pragma: no cover
+            assert_never(meaning)
+
+
+def _ranked(cond: Condition) -> int:
+    return _rank(cond[3])
+
+
+def _instants(meaning: Meaning) -> Meaning:
+    """On a datetime field, points as one-instant intervals ``a <= x <= a``: an ordering
+    comparison takes a naive value as UTC through the naive variant, and is right for an
+    aware value in any zone — ``==`` between zones is always false in a repeated DST hour
+    (PEP 495), so a point set would miss such a row."""
+    if isinstance(meaning, (Member, NotMember)) and meaning.points:
+        instants = tuple(Interval(Bound(p, True), Bound(p, True)) for p in meaning.points)
+        return type(meaning)((), instants + meaning.intervals, meaning.null)
+    return meaning
+
+
+def _ordered(conds: Sequence[Condition]) -> list[Condition]:
+    """Merged conditions as the source is written from them: in order of evaluation
+    (:func:`_rank`, which sees points before they become instants), points on datetime
+    fields as instants (:func:`_instants`).  Neither step reads a value, so they apply
+    alike to the values and to the slots of a plan."""
+    return [(name, kind, nullable, _instants(meaning) if kind is Type.DATETIME else meaning)
+            for name, kind, nullable, meaning in sorted(conds, key=_ranked)]
+
+
+def _points(values: Iterable[Any], null: bool) -> frozenset[Any]:
+    """A point set, plus ``None`` when NULL is listed."""
+    return frozenset([*values, None] if null else values)
+
+
+def _naive_copy(value: Any) -> Any:
+    """A range bound as a naive variant compares it: an aware datetime as naive UTC (the
+    lowering's datetimes are UTC), anything else as it is."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value
+
+
+Slot = tuple[int, int]
+"""A value in a plan: its slot, and the slot of its naive copy (:func:`_naive_copy`; the
+same slot unless the value is an aware datetime).  The copy is the value's own, not its
+slot's: equal aware datetimes in two zones are one slot but have two naive copies."""
+
+End = tuple[int, int, bool] | None
+"""A range bound in a plan: its :data:`Slot` and whether it is inclusive, or ``None``."""
+
+Skeleton = tuple[Any, ...]
+"""A meaning in a plan: its class, with a :data:`Slot` in place of each value —
+``(Member|NotMember, points, ((lower, upper), …), null)``, ``(Within, lower, upper)`` or
+``(Never,)``, each bound an :data:`End`.  (Tuples, not the meaning's own classes: a plan
+is made and hashed for every query, and built back into meanings, by :func:`_meaning`,
+only when its source is written.)"""
+
+
+class _Plan(NamedTuple):
+    """All that a predicate's source is written from, and no value: the merged conditions
+    with each meaning as a :data:`Skeleton`, and the slots of the point sets.  Queries with
+    equal plans get the same source, so a plan is the key of the shape memo
+    (:func:`_shape`); each query's own values are then bound to the names by slot."""
+
+    conds: tuple[tuple[str, Type, bool, Skeleton], ...]
+    """(field name, field type, nullable, skeleton)"""
+    sets: tuple[tuple[tuple[Slot, ...], bool, int], ...]
+    """(a condition's points, NULL listed, the slot of the point set)"""
+
+
+class _Slots:
+    """Makes the plan of merged conditions in one traversal, collecting the values.  A
+    value gets a new slot unless an equal one of the same type has one — exactly when a
+    :class:`_ValueWriter` would give them one name — so a plan says which operands are
+    equal.  Operands made from values get slots too: a point set (sets are equal by their
+    elements, in any order and of any type: ``{1, 2} == {2, 1}``) and a bound's naive
+    copy."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self.sets: list[tuple[tuple[Slot, ...], bool, int]] = []
+        self._slot: dict[tuple[type, Any], int] = {}
+
+    def slot(self, value: Any) -> int:
+        key = (type(value), value)
+        slot = self._slot.get(key)
+        if slot is None:
+            slot = self._slot[key] = len(self.values)
+            self.values.append(value)
+        return slot
+
+    def both(self, value: Any) -> Slot:
+        """The slots of ``value`` and of its naive copy."""
+        slot, copy = self.slot(value), _naive_copy(value)
+        return slot, slot if copy is value else self.slot(copy)
+
+    def skeleton(self, meaning: Meaning) -> Skeleton:
+        # isinstance, not match: a plan is made per query, and class patterns cost ~1 µs
+        # a query more (_rank and _condition match, so mypy still sees every shape there)
+        if isinstance(meaning, Within):
+            interval = meaning.interval
+            return (Within, self.end(interval.lower), self.end(interval.upper))
+        if isinstance(meaning, Never):
+            return (Never,)
+        points, intervals, null = meaning.points, meaning.intervals, meaning.null
+        slots = tuple([self.both(p) for p in points]) if points else ()
+        if slots:
+            self.sets.append((slots, null, self.slot(_points(points, null))))
+        ends = tuple([(self.end(i.lower), self.end(i.upper)) for i in intervals]
+                     ) if intervals else ()
+        return (type(meaning), slots, ends, null)
+
+    def end(self, bound: Bound | None) -> End:
+        return None if bound is None else (*self.both(bound.value), bound.inclusive)
+
+
+def _planned(conds: Sequence[Condition]) -> tuple[_Plan, list[Any]]:
+    """The plan of lowered conditions, and the values its slots stand for."""
+    s = _Slots()
+    skeletons = tuple([(name, kind, nullable, s.skeleton(meaning))
+                       for name, kind, nullable, meaning in _merged(conds)])
+    return _Plan(skeletons, tuple(s.sets)), s.values
+
+
+def _meaning(skeleton: Skeleton) -> Meaning:
+    """The meaning a skeleton was made from, with a :data:`Slot` for each value."""
+    cls = skeleton[0]
+    if cls is Within:
+        return Within(_interval_of(*skeleton[1:]))
+    if cls is Never:
+        return Never()
+    _, points, intervals, null = skeleton
+    meaning: Meaning = cls(points, tuple(_interval_of(lo, hi) for lo, hi in intervals), null)
+    return meaning
+
+
+def _interval_of(lo: End, hi: End) -> Interval:
+    return Interval(None if lo is None else Bound(lo[:2], lo[2]),
+                    None if hi is None else Bound(hi[:2], hi[2]))
+
+
+# -- building predicates --------------------------------------------------------------------
+
+
+def _helpers() -> dict[str, Any]:
+    """What the generated code calls, bound by name (no builtins: nothing else is
+    reachable)."""
+    return {"__builtins__": {}, "_MISS": (LookupError, AttributeError, TypeError),
+            "_type": type, "_list": list, "_keyed": keyed, "_naive": _naive,
+            "_getattr": getattr, "_item": _item, "_utc": _utc, "_KI": dict, "_KA": None}
+
+
+def _generate(conds: Sequence[Condition], access: str) -> tuple[str, dict[str, Any]]:
+    """The source and namespace of lowered conditions, written from their values — not
+    memoized (an ``access`` function; and the reference :func:`_prepared` must equal)."""
+    w = _ValueWriter()
+    source = _source(w, _ordered(_merged(conds)), access)
+    return source, {**w.namespace, **_helpers()}
+
+
+class _Shape(NamedTuple):
+    """What a plan compiles to, for any values: the source, its code, and the names to bind
+    — each to a slot of the query's values, or to an odd field name."""
+
+    source: str
+    code: CodeType
+    slots: tuple[tuple[str, int], ...]
+    names: tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=512)
-def _compiled(source: str) -> Any:
+def _shape(plan: _Plan, access: str) -> _Shape:
+    """The shape memo: writing the source is most of compiling a predicate (the
+    conditions are rendered three times: exact, fast aware, fast naive), and a polling
+    client sends one shape with new values.  Keyed by the plan, which is all the writer
+    is given, so it cannot serve a source that another query's values would change."""
+    w = _SlotWriter(plan)
+    conds = [(name, kind, nullable, _meaning(skeleton))
+             for name, kind, nullable, skeleton in plan.conds]
+    source = _source(w, _ordered(conds), access)
+    return _Shape(source, _compiled(source), tuple(w.slots.items()), tuple(w.names.items()))
+
+
+def _prepared(conds: Sequence[Condition], access: str) -> tuple[str, CodeType, dict[str, Any]]:
+    """Source, code and namespace of lowered conditions for a named access mode, through
+    the shape memo: only the plan and the namespace are made per query."""
+    plan, values = _planned(conds)
+    shape = _shape(plan, access)
+    namespace = _helpers()
+    namespace.update(shape.names)
+    for name, slot in shape.slots:
+        namespace[name] = values[slot]
+    return shape.source, shape.code, namespace
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> CodeType:
     """Compile once per distinct source (sources hold no values, so queries of the same
     shape share their code object)."""
     return compile(source, "<opfilter predicate>", "exec")
@@ -538,11 +814,11 @@ def _build(conds: tuple[Condition, ...], access: str) -> Predicate:
     compiles one per request, and polling clients repeat their filters (equal meanings
     select the same rows, so they may share a predicate; its only state is which variant
     runs, and every variant is correct)."""
-    return _built(*_generate(conds, access))
+    return _built(*_prepared(conds, access))
 
 
-def _built(source: str, namespace: dict[str, Any]) -> Predicate:
-    exec(_compiled(source), namespace)  # the source holds no value: see the module doc
+def _built(source: str, code: CodeType, namespace: dict[str, Any]) -> Predicate:
+    exec(code, namespace)  # the source holds no value: see the module doc
     fn = namespace["predicate"]
     fn.select = namespace["select"]
     fn.source = source
@@ -553,7 +829,7 @@ def _compile(conds: tuple[Condition, ...], access: Access) -> Predicate:
     if callable(access):  # a new function per caller: not memoized
         source, namespace = _generate(conds, "fetch")
         namespace["_fetch"] = access
-        return _built(source, namespace)
+        return _built(source, _compiled(source), namespace)
     if access not in _MODES:
         raise ValueError(
             f"access must be 'auto', 'mapping', 'attribute' or a function (row, name) -> "
@@ -576,7 +852,17 @@ def to_predicate(query: Query, *, access: Access = "auto") -> Predicate:
     ``access``: ``"mapping"`` (``row[field]``), ``"attribute"`` (``row.field``), ``"auto"``
     (mappings by key, anything else by attribute) or a function ``(row, field) -> value``.
     Fields are read by their schema name; a missing one is NULL."""
-    schema = query.schema
-    conds = tuple((f.name, f.kind, f.nullable, lower(f, c).meaning)
-                  for f, c in ((schema.field(c.field), c) for c in query.all_conditions()))
-    return _compile(conds, access)
+    return _compile(_lowered(query), access)
+
+
+def _lowered(query: Query) -> tuple[Condition, ...]:
+    """The query's conditions, lowered (``lower_condition``: the ``Constraint`` that
+    :func:`~opfilter.lowering.lower` wraps the meaning in is not needed here)."""
+    field = query.schema.field
+    conds = []
+    for c in query.all_conditions():
+        f = field(c.field)
+        kind = f.kind
+        conds.append((f.name, kind, f.nullable,
+                      lower_condition(c.op, c.operands, kind is Type.DATETIME)))
+    return tuple(conds)
