@@ -344,8 +344,7 @@ def parse_query(query: QueryInput, schema: Schema, *, strict: bool | None = None
 
     if failures:
         raise InvalidQuery(failures)
-    built: Query = object.__new__(Query)
-    built._fill(schema, conditions, params)  # every field and name came from the schema
+    built = Query._checked(schema, conditions, params)  # each part came from the schema
     if ignored:
         object.__setattr__(built, "_ignored", tuple(ignored))
     return built

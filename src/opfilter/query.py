@@ -57,6 +57,20 @@ class Query:
             raise InvalidQuery(failures)
         self._fill(schema, map(_utc_operands, conds), params)
 
+    @classmethod
+    def _checked(
+        cls,
+        schema: Schema,
+        conditions: Iterable[Condition],
+        params: Mapping[str, int | str] | None = None,
+    ) -> Query:
+        """A query of parts already checked against ``schema`` (by the parser, or taken
+        from a checked query): ``Query()``'s own check writes each part out and parses it
+        back, which costs more than parsing the query string did."""
+        built: Query = object.__new__(cls)
+        built._fill(schema, conditions, params)
+        return built
+
     def _fill(
         self,
         schema: Schema,

@@ -317,7 +317,7 @@ def _handle(store: Store, method: str, path: str, query: Any, headers: Any) -> R
             parsed = parse_query(query, SCHEMA)
         else:
             deleted = parse_query(query, ITEM_SCHEMA).deleted
-            parsed = Query(SCHEMA, (), {"deleted": deleted})
+            parsed = Query._checked(SCHEMA, (), {"deleted": deleted})  # a parsed value
     except InvalidQuery as e:
         return error_response("invalid_data", e.failures)
 

@@ -216,7 +216,9 @@ def _range_hint(conn: sqlite3.Connection, query: Query) -> str:
     ranges = [c for c in query.conditions if c.field == "updated_at" and c.op in _RANGE_OPS]
     if not ranges:
         return ""
-    where, params = to_sql(Query(SCHEMA, ranges, {"deleted": "include"}), "sqlite", table="s")
+    # conditions of a checked query: no need for Query()'s own check
+    ranges_only = Query._checked(SCHEMA, ranges, {"deleted": "include"})
+    where, params = to_sql(ranges_only, "sqlite", table="s")
     probe = (
         "SELECT count(*) FROM (SELECT 1 FROM production_plan_streams AS s "
         f"INDEXED BY pps_updated_at WHERE {where} LIMIT {RANGE_PROBE_ROWS})"
