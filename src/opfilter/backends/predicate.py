@@ -702,7 +702,7 @@ class _Slots:
         slot, copy = self.slot(value), _naive_copy(value)
         return slot, slot if copy is value else self.slot(copy)
 
-    def skeleton(self, meaning: Meaning) -> Skeleton:
+    def skeleton(self, meaning: Meaning, datetimes: bool) -> Skeleton:
         # isinstance, not match: a plan is made per query, and class patterns cost ~1 µs
         # a query more (_rank and _condition match, so mypy still sees every shape there)
         if isinstance(meaning, Within):
@@ -712,7 +712,10 @@ class _Slots:
             return (Never,)
         points, intervals, null = meaning.points, meaning.intervals, meaning.null
         slots = tuple([self.both(p) for p in points]) if points else ()
-        if slots:
+        # a set is written only for several points or NULL among them, never on a
+        # datetime field (points are instants there); if this drifts from the renderer,
+        # _SlotWriter.point_set raises KeyError rather than writing a wrong source
+        if slots and (len(slots) > 1 or null) and not datetimes:
             self.sets.append((slots, null, self.slot(_points(points, null))))
         ends = tuple([(self.end(i.lower), self.end(i.upper)) for i in intervals]
                      ) if intervals else ()
@@ -725,7 +728,7 @@ class _Slots:
 def _planned(conds: Sequence[Condition]) -> tuple[_Plan, list[Any]]:
     """The plan of lowered conditions, and the values its slots stand for."""
     s = _Slots()
-    skeletons = tuple([(name, kind, nullable, s.skeleton(meaning))
+    skeletons = tuple([(name, kind, nullable, s.skeleton(meaning, kind is Type.DATETIME))
                        for name, kind, nullable, meaning in _merged(conds)])
     return _Plan(skeletons, tuple(s.sets)), s.values
 
