@@ -170,7 +170,8 @@ def predicate_ratios(objects: list[ProductionPlanStream], rounds: int) -> str:
     out.append(f"| **worst** | | | {worst['hand_fn']:.2f}× | "
                f"{verdict(worst['auto_fn'], 1.25)} / {verdict(worst['explicit_fn'], 1.25)} | "
                f"{worst['auto']:.2f}× / {worst['explicit']:.2f}× | "
-               f"{worst['select']:.2f}× / {verdict(worst['select_explicit'], 1.05)} | "
+               f"{verdict(worst['select'], 1.05)} / "
+               f"{verdict(worst['select_explicit'], 1.05)} | "
                f"{worst['hand_copy']:.2f}× |")
     return "\n".join(out)
 

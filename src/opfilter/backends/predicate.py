@@ -47,7 +47,7 @@ as holding them.  Object rows are read by attribute (``AttributeError``: missing
 
 ``access="auto"`` decides per row *class* (:func:`keyed`): mappings and ``sqlite3.Row``
 by key, anything else by attribute.  Its predicate guards each fast path with one class
-test, the class decided last tested first.  And a naive datetime cannot be ordered
+test; the class of the current run of rows is tested first.  And a naive datetime cannot be ordered
 against an aware bound, so when a datetime field has range bounds the fast code also
 comes with the bounds as naive UTC.  The predicate's code is one of these generated
 variants (dict-like or object first; aware or naive), switched by the exact path — where
