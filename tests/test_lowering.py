@@ -172,6 +172,17 @@ def test_hand_built_query_is_validated(condition: Condition, message: str) -> No
     assert e.value.failures[0]["field"] == condition.field
 
 
+def test_hand_built_query_longer_than_the_limit_is_refused_as_its_string_is() -> None:
+    conds = [Condition("i", Op.IN, tuple(range(10**9, 10**9 + 100))) for _ in range(20)]
+    with pytest.raises(InvalidQuery) as built:
+        Query(S, conds)
+    text = "&".join(f"i={format_condition(S.field('i'), c)}" for c in conds)
+    with pytest.raises(InvalidQuery) as parsed:
+        parse_query(text, S)
+    assert built.value.failures == parsed.value.failures
+    assert built.value.failures[0]["field"] == "query"
+
+
 def test_hand_built_datetimes_in_any_zone_are_kept_as_utc_instants() -> None:
     """A hand-built datetime is stored as its UTC instant (a naive one taken as UTC), as
     parse_query reads the canonical string: in a zone's repeated hour == and hash() are

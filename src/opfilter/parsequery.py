@@ -236,6 +236,15 @@ def hand_built_failures(
     return failures
 
 
+def query_too_long(schema: Schema, length: int) -> InvalidQuery:
+    """The failure for a query string of ``length`` characters, over the schema's limit."""
+    return InvalidQuery([{
+        "field": "query",
+        "message": (f"the query string is {length} characters long; at most "
+                    f"{schema.max_query_length} are allowed"),
+    }])
+
+
 def parse_query(query: QueryInput, schema: Schema, *, strict: bool | None = None) -> Query:
     """Validate a whole query for ``schema``.
 
@@ -253,13 +262,7 @@ def parse_query(query: QueryInput, schema: Schema, *, strict: bool | None = None
         if length > schema.max_query_length and (length := raw_length(query)) > (
             schema.max_query_length
         ):
-            raise InvalidQuery([{
-                "field": "query",
-                "message": (
-                    f"the query string is {length} characters long; at most "
-                    f"{schema.max_query_length} are allowed"
-                ),
-            }])
+            raise query_too_long(schema, length)
         items = split_raw(query)
     else:
         items = pairs(query)

@@ -56,6 +56,10 @@ class Query:
         if failures:
             raise InvalidQuery(failures)
         self._fill(schema, map(_utc_operands, conds), params)
+        # the whole canonical string must fit too, as parse_query would read it back
+        length = len(self.canonical)
+        if length > schema.max_query_length:
+            raise query_too_long(schema, length)
 
     @classmethod
     def _checked(
@@ -193,4 +197,4 @@ def _utc_operands(c: Condition) -> Condition:
 
 
 # parse_query is re-exported; parsequery needs Query first
-from .parsequery import hand_built_failures, parse_query  # noqa: E402
+from .parsequery import hand_built_failures, parse_query, query_too_long  # noqa: E402
