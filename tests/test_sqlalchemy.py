@@ -3,6 +3,7 @@ results on real databases are checked in test_sql_differential.py."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,8 @@ import pytest
 from opfilter import parse_query
 from test_sql import HUGE, OFF_REAL, SCHEMA
 
-pytest.importorskip("sqlalchemy")
+if not os.environ.get("CI"):  # CI must fail loudly without it
+    pytest.importorskip("sqlalchemy")
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
