@@ -309,3 +309,21 @@ def test_between_is_empty_is_the_lowerings_answer(data: st.DataObject) -> None:
     assert between_is_empty(a, b, datetimes) == is_empty_range(
         lower_condition(Op.BT, (a, b), datetimes)
     )
+
+
+@given(st.integers(-3, 3), st.integers(-3, 3), st.booleans(), st.booleans(),
+       st.booleans(), st.booleans(), st.integers(-5, 5))
+def test_interval_tests_inside_and_outside_are_complements(
+    a: int, b: int, a_inclusive: bool, b_inclusive: bool, has_lower: bool, has_upper: bool,
+    x: int,
+) -> None:
+    """The renderers without a chained comparison (SQL, SQLAlchemy, Django, Polars, Spark)
+    take their operators from Interval.comparisons()/outside(): a value passes every
+    inside test exactly when it passes no outside test, as the interval's own rule says."""
+    i = Interval(Bound(a, a_inclusive) if has_lower else None,
+                 Bound(b, b_inclusive) if has_upper else None)
+    inside = all(test(x, v) for test, v in i.comparisons())
+    assert inside == (not any(test(x, v) for test, v in i.outside()))
+    lo_ok = i.lower is None or (x >= a if a_inclusive else x > a)
+    hi_ok = i.upper is None or (x <= b if b_inclusive else x < b)
+    assert inside == (lo_ok and hi_ok)

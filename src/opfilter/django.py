@@ -27,6 +27,7 @@ decimal operands are rewritten for SQLite only when the query runs there.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, assert_never
 
@@ -89,25 +90,21 @@ def _nothing() -> Q:
     return Q(pk__in=[])
 
 
+_LOOKUPS = {operator.lt: "lt", operator.le: "lte", operator.gt: "gt", operator.ge: "gte"}
+"""Django's lookup for each comparison the lowering's intervals test with."""
+
+
 def _inside(path: str, i: Interval) -> Q:
     """Non-NULL values inside ``i``."""
-    lo, hi = i.lower, i.upper
     q = Q(**{f"{path}__isnull": False})
-    if lo is not None:
-        q &= Q(**{f"{path}__{'gte' if lo.inclusive else 'gt'}": lo.value})
-    if hi is not None:
-        q &= Q(**{f"{path}__{'lte' if hi.inclusive else 'lt'}": hi.value})
+    for test, value in i.comparisons():
+        q &= Q(**{f"{path}__{_LOOKUPS[test]}": value})
     return q
 
 
 def _outside(path: str, i: Interval) -> Q:
     """Non-NULL values outside ``i`` (NULL is decided by the caller)."""
-    lo, hi = i.lower, i.upper
-    parts = []
-    if lo is not None:
-        parts.append(Q(**{f"{path}__{'lt' if lo.inclusive else 'lte'}": lo.value}))
-    if hi is not None:
-        parts.append(Q(**{f"{path}__{'gt' if hi.inclusive else 'gte'}": hi.value}))
+    parts = [Q(**{f"{path}__{_LOOKUPS[test]}": value}) for test, value in i.outside()]
     return _any(parts) if parts else _nothing()
 
 

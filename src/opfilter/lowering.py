@@ -116,6 +116,17 @@ class Interval:
             out.append((operator.le if self.upper.inclusive else operator.lt, self.upper.value))
         return out
 
+    def outside(self) -> list[tuple[Callable[[Any, Any], Any], Any]]:
+        """The tests that put a value outside the ends, any one of which suffices,
+        ``[(operator.lt, a), (operator.ge, b)]`` for ``[a, b)`` (empty when unbounded:
+        nothing is outside)."""
+        out: list[tuple[Callable[[Any, Any], Any], Any]] = []
+        if self.lower is not None:
+            out.append((operator.lt if self.lower.inclusive else operator.le, self.lower.value))
+        if self.upper is not None:
+            out.append((operator.gt if self.upper.inclusive else operator.ge, self.upper.value))
+        return out
+
     def intersect(self, other: Interval) -> Interval:
         return Interval(_tighter(self.lower, other.lower, True),
                         _tighter(self.upper, other.upper, False))

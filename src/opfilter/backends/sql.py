@@ -65,6 +65,7 @@ PostgreSQL's ``numeric`` is exact and needs none of this.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -390,31 +391,28 @@ def _points(d: _Dialect, c: str, bind: Bind, points: tuple[Scalar, ...], negated
 
 def _interval(d: _Dialect, c: str, bind: Bind, i: Interval) -> _Sql:
     """A non-NULL value inside ``i``."""
-    lo, hi = i.lower, i.upper
     m = d.mark
-    if hi is None:
-        if lo is None:
-            return f"{c} IS NOT NULL", (), _ATOM
-        return f"{c} {'>=' if lo.inclusive else '>'} {m}", (bind(lo.value),), _ATOM
-    if lo is None:
-        return f"{c} {'<=' if hi.inclusive else '<'} {m}", (bind(hi.value),), _ATOM
-    params = (bind(lo.value), bind(hi.value))
-    if lo.inclusive and hi.inclusive:
+    tests = i.comparisons()
+    if not tests:
+        return f"{c} IS NOT NULL", (), _ATOM
+    params = tuple(bind(value) for _, value in tests)
+    if len(tests) == 1:
+        return f"{c} {_SYMBOLS[tests[0][0]]} {m}", params, _ATOM
+    (low, _), (high, _) = tests
+    if low is operator.ge and high is operator.le:
         return f"{c} BETWEEN {m} AND {m}", params, _ATOM
-    low, high = ">=" if lo.inclusive else ">", "<=" if hi.inclusive else "<"
-    return f"{c} {low} {m} AND {c} {high} {m}", params, _AND
+    return f"{c} {_SYMBOLS[low]} {m} AND {c} {_SYMBOLS[high]} {m}", params, _AND
 
 
 def _outside(d: _Dialect, c: str, bind: Bind, i: Interval) -> _Sql:
     """A non-NULL value outside ``i`` (a NULL one makes it UNKNOWN)."""
-    parts: list[_Sql] = []
-    if i.lower is not None:
-        below = "<" if i.lower.inclusive else "<="
-        parts.append((f"{c} {below} {d.mark}", (bind(i.lower.value),), _ATOM))
-    if i.upper is not None:
-        above = ">" if i.upper.inclusive else ">="
-        parts.append((f"{c} {above} {d.mark}", (bind(i.upper.value),), _ATOM))
+    parts: list[_Sql] = [(f"{c} {_SYMBOLS[test]} {d.mark}", (bind(value),), _ATOM)
+                         for test, value in i.outside()]
     return _join(parts, _OR) if parts else _FALSE
+
+
+_SYMBOLS = {operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">="}
+"""SQL's operator for each comparison the lowering's intervals test with."""
 
 
 def _meaning(d: _Dialect, c: str, bind: Bind, meaning: Meaning) -> _Sql:

@@ -152,12 +152,7 @@ def _interval(col: Column, i: Interval) -> Expr:
 
 
 def _outside(col: Column, i: Interval) -> Expr:
-    lo, hi = i.lower, i.upper
-    parts: list[Expr] = []
-    if lo is not None:
-        parts.append(col < lo.value if lo.inclusive else col <= lo.value)
-    if hi is not None:
-        parts.append(col > hi.value if hi.inclusive else col >= hi.value)
+    parts: list[Expr] = [test(col, value) for test, value in i.outside()]
     if not parts:
         return sa.false()
     return parts[0] if len(parts) == 1 else sa.or_(*parts)
