@@ -1,6 +1,11 @@
-"""Interleaved timing for the benchmarks: every contender runs a batch in every round,
-in a rotating order, so a noisy neighbour slows all of them alike; results are medians of
-per-call times and of per-round ratios."""
+"""Interleaved timing for the benchmarks, so a noisy neighbour slows every contender
+alike; results are medians of per-call times and of per-round ratios.
+
+* ``run_interleaved``: many small calls — every contender runs a batch in every round, in
+  a rotating order, with the cyclic collector paused.
+* ``shuffled_rounds`` / ``shuffled_cases``: whole jobs — every round runs every contender
+  (of every case) once untimed and once timed, in a seeded shuffled order, optionally on
+  fresh copies of its code (``relocated``)."""
 
 from __future__ import annotations
 
